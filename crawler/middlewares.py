@@ -1,0 +1,183 @@
+"""Downloader middlewares.
+
+- :class:`KnownArticleMiddleware` (50): an article already in the archive, under its
+  canonical URL or an alias, is not downloaded again. Reads the archive.
+- :class:`ConditionalGetMiddleware` (60): entry points (feeds, sitemaps, listings) are asked
+  with ``If-None-Match``/``If-Modified-Since`` from the ``fetches`` table, and every
+  response or failure is recorded there.
+- :class:`RetryAfterMiddleware` (550, replaces Scrapy's RetryMiddleware): retries 429/5xx
+  and honours ``Retry-After`` up to ``RETRY_AFTER_MAX`` seconds.
+
+Requests carry ``meta["newswatch_kind"]`` (``feed``, ``sitemap``, ``listing``, ``article``)
+and ``meta["newswatch_source"]``; requests without them (robots.txt) pass untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+
+from crawler.resources import archive_for
+from crawler.text.urls import canonical_url
+from storage import Archive
+
+__all__ = [
+    "ConditionalGetMiddleware",
+    "KnownArticleMiddleware",
+    "RetryAfterMiddleware",
+    "parse_retry_after",
+]
+
+LOGGER = logging.getLogger(__name__)
+
+ENTRY_KINDS = frozenset({"feed", "sitemap", "listing"})
+
+
+class AlreadyArchived(IgnoreRequest):
+    """The article is in the archive; not an error."""
+
+
+class KnownArticleMiddleware:
+    def __init__(self, archive: Archive, stats) -> None:  # type: ignore[no-untyped-def]
+        self.archive = archive
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> KnownArticleMiddleware:
+        return cls(archive_for(crawler), crawler.stats)
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        if request.meta.get("newswatch_kind") != "article" or request.meta.get("redirect_times"):
+            return
+        if self.archive.is_known_url(canonical_url(request.url)):
+            self.stats.inc_value("newswatch/articles_known")
+            raise AlreadyArchived(f"already archived: {request.url}")
+
+
+class ConditionalGetMiddleware:
+    def __init__(self, archive: Archive, stats) -> None:  # type: ignore[no-untyped-def]
+        self.archive = archive
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ConditionalGetMiddleware:
+        return cls(archive_for(crawler), crawler.stats)
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        if request.meta.get("newswatch_kind") not in ENTRY_KINDS:
+            return
+        state = self.archive.fetch_state(request.url)
+        if state is None:
+            return
+        if state.etag and b"If-None-Match" not in request.headers:
+            request.headers[b"If-None-Match"] = state.etag
+        if state.last_modified and b"If-Modified-Since" not in request.headers:
+            request.headers[b"If-Modified-Since"] = state.last_modified
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        kind = request.meta.get("newswatch_kind")
+        if kind is None:
+            return response
+        if response.status == 304:
+            self.stats.inc_value("newswatch/not_modified")
+        self.archive.record_fetch(
+            request.url,
+            source=request.meta.get("newswatch_source", ""),
+            kind=kind,
+            status=response.status,
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
+        )
+        return response
+
+    def process_exception(
+        self, request: Request, exception: Exception, spider: Spider | None = None
+    ) -> None:
+        kind = request.meta.get("newswatch_kind")
+        if kind is None or isinstance(exception, IgnoreRequest):
+            return
+        self.archive.record_fetch(
+            request.url,
+            source=request.meta.get("newswatch_source", ""),
+            kind=kind,
+            status=None,
+            error=f"{type(exception).__name__}: {exception}"[:500],
+        )
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def parse_retry_after(value: str | bytes | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait for a ``Retry-After`` value (delta-seconds or an HTTP date)."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+async def _sleep(seconds: float) -> None:
+    # Imported here: importing the reactor at module level would install the default one
+    # before Scrapy installs the asyncio reactor.
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
+
+
+class RetryAfterMiddleware(RetryMiddleware):
+    """Scrapy's retry, waiting as long as the server's ``Retry-After`` asks (capped)."""
+
+    def __init__(self, settings) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(settings)
+        self.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 300)
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        wait = parse_retry_after(response.headers.get(b"Retry-After"))
+        if wait is not None and wait > self.retry_after_max:
+            LOGGER.warning(
+                "%s asks to retry after %.0f s, more than RETRY_AFTER_MAX; giving up",
+                request.url,
+                wait,
+            )
+            return response
+        spider = spider or self.crawler.spider
+        retry = get_retry_request(
+            request,
+            spider=spider,
+            reason=f"{response.status} response",
+            max_retry_times=request.meta.get("max_retry_times", self.max_retry_times),
+            priority_adjust=request.meta.get("priority_adjust", self.priority_adjust),
+        )
+        if retry is None:
+            return response
+        if wait:
+            LOGGER.info("waiting %.1f s (Retry-After) before retrying %s", wait, request.url)
+            await _sleep(wait)
+        return retry

@@ -1,0 +1,100 @@
+"""The page pipeline: bytes in, an article's facts out.
+
+``process_page`` is what both the crawl (through the pipelines) and ``newswatch extract`` run:
+decode the bytes, extract title/text/date, decide the language, and record what was done
+in a ``repairs`` record. It does no I/O, so it is tested without a crawl.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from crawler.text.encoding import decode_bytes
+from crawler.text.extract import extract_article
+from crawler.text.language import detect_language
+from crawler.text.urls import canonical_url
+
+__all__ = ["Page", "charset_from_content_type", "process_page"]
+
+_CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.IGNORECASE)
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    """The ``charset`` parameter of a Content-Type header value, if any."""
+    if not content_type:
+        return None
+    match = _CHARSET_RE.search(content_type)
+    return match.group(1) if match else None
+
+
+@dataclass
+class Page:
+    url: str | None
+    canonical_url: str | None
+    title: str
+    text: str
+    lang: str
+    encoding: str
+    published_at: str | None
+    repairs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _same_site(a: str, b: str) -> bool:
+    host_a = (urlsplit(a).hostname or "").removeprefix("www.")
+    host_b = (urlsplit(b).hostname or "").removeprefix("www.")
+    return bool(host_a) and host_a == host_b
+
+
+def process_page(
+    body: bytes,
+    *,
+    url: str | None = None,
+    content_type: str | None = None,
+    encoding: str | None = None,
+    language: str | None = None,
+    title_selector: str | None = None,
+    body_selector: str | None = None,
+    date_selector: str | None = None,
+) -> Page:
+    """Run the page pipeline on raw ``body`` bytes as served at ``url``."""
+    decoded = decode_bytes(
+        body, http_charset=charset_from_content_type(content_type), override=encoding
+    )
+    extracted = extract_article(
+        decoded.text,
+        url=url,
+        title_selector=title_selector,
+        body_selector=body_selector,
+        date_selector=date_selector,
+    )
+    canonical = canonical_url(url) if url else None
+    if url and extracted.declared_canonical:
+        declared = urljoin(url, extracted.declared_canonical)
+        if _same_site(declared, url):
+            canonical = canonical_url(declared)
+    lang = detect_language(f"{extracted.title}\n{extracted.text}", hint=language)
+    repairs: dict[str, Any] = {
+        "encoding": {
+            "codec": decoded.encoding,
+            "reason": decoded.reason,
+            "declared": decoded.declared,
+        },
+    }
+    if decoded.replaced:
+        repairs["replacement_characters"] = decoded.replaced
+    return Page(
+        url=url,
+        canonical_url=canonical,
+        title=extracted.title,
+        text=extracted.text,
+        lang=lang,
+        encoding=decoded.encoding,
+        published_at=extracted.published_at,
+        repairs=repairs,
+    )

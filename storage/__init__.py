@@ -1,0 +1,17 @@
+"""The newswatch archive: a SQLite file with articles, fetch state, crawl runs and search."""
+
+from storage.db import Archive, FetchState, compress_html, decompress_html, utc_now
+from storage.migrations import MIGRATIONS, migrate
+from storage.search import fts_query, index_text
+
+__all__ = [
+    "MIGRATIONS",
+    "Archive",
+    "FetchState",
+    "compress_html",
+    "decompress_html",
+    "fts_query",
+    "index_text",
+    "migrate",
+    "utc_now",
+]
