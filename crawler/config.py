@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -93,6 +94,10 @@ def _check_regex(value: str) -> str:
     return value
 
 
+Url = Annotated[str, AfterValidator(_check_url)]
+Regex = Annotated[str, AfterValidator(_check_regex)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -131,9 +136,9 @@ class SelectorsConfig(_Strict):
 
 class SourceConfig(_Strict):
     name: str
-    feeds: list[str] = []
-    sitemaps: list[str] = []
-    listings: list[str] = []
+    feeds: list[Url] = []
+    sitemaps: list[Url] = []
+    listings: list[Url] = []
     article_links: str | None = None
     listing_depth: Annotated[int, Field(ge=1, le=50)] = 1
     next_page: str | None = None
@@ -153,11 +158,6 @@ class SourceConfig(_Strict):
                 f"expected a name of letters, digits, '.', '_' or '-', got {value!r}"
             )
         return value
-
-    @field_validator("feeds", "sitemaps", "listings")
-    @classmethod
-    def _urls_ok(cls, values: list[str]) -> list[str]:
-        return [_check_url(v) for v in values]
 
     @field_validator("article_links")
     @classmethod
@@ -209,11 +209,11 @@ class SourceConfig(_Strict):
         if not (self.feeds or self.sitemaps or self.listings):
             raise ValueError("expected at least one entry point in feeds, sitemaps or listings")
         if self.listings and not self.article_links:
-            raise ValueError(
-                "article_links: expected a regex picking article links, required with listings"
+            raise _FieldError(
+                "article_links", "expected a regex picking article links, required with listings"
             )
         if self.interval and self.cron:
-            raise ValueError("interval and cron: expected one of them, not both")
+            raise _FieldError("cron", "expected either interval or cron, not both")
         return self
 
     @property
@@ -237,7 +237,7 @@ class RuleConfig(_Strict):
     all: list[str] = []
     exclude: list[str] = []
     near: list[NearConfig] = []
-    regex: list[str] = []
+    regex: list[Regex] = []
     fields: list[Literal["title", "text"]] = ["title", "text"]
     sources: list[str] = []
     languages: list[str] = []
@@ -245,11 +245,6 @@ class RuleConfig(_Strict):
     mode: Literal["immediate", "digest"] = "immediate"
     period: str | None = None
     case_sensitive: bool = False
-
-    @field_validator("regex")
-    @classmethod
-    def _regexes_ok(cls, values: list[str]) -> list[str]:
-        return [_check_regex(v) for v in values]
 
     @field_validator("period")
     @classmethod
@@ -263,7 +258,7 @@ class RuleConfig(_Strict):
         if not (self.keywords or self.all or self.near or self.regex):
             raise ValueError("expected at least one of keywords, all, near or regex")
         if self.mode == "digest" and not self.period:
-            raise ValueError('period: expected a duration such as "1d" with mode = "digest"')
+            raise _FieldError("period", 'expected a duration such as "1d" with mode = "digest"')
         return self
 
 
@@ -295,7 +290,7 @@ class EmailChannel(_Strict):
     @model_validator(mode="after")
     def _tls_ok(self) -> EmailChannel:
         if self.starttls and self.ssl:
-            raise ValueError("starttls and ssl: expected at most one of them")
+            raise _FieldError("ssl", "expected at most one of starttls and ssl")
         return self
 
 
@@ -346,6 +341,14 @@ class Config(_Strict):
         if not path.is_absolute() and self.path:
             path = Path(self.path).resolve().parent / path
         return path
+
+
+class _FieldError(ValueError):
+    """A model-level check that concerns one field of the model."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
 
 
 class _KeyedError(ValueError):
@@ -460,7 +463,9 @@ def _model_in(annotation: Any) -> Any:
 
 
 def _config_error(path: str | Path, exc: ValidationError) -> ConfigError:
-    error = exc.errors()[0]
+    errors = exc.errors()
+    # A misspelled key also makes the intended key "missing": report the cause.
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(error["loc"])
     key = _format_loc(loc)
     kind = error["type"]
@@ -469,6 +474,9 @@ def _config_error(path: str | Path, exc: ValidationError) -> ConfigError:
         return ConfigError(path, ctx_error.key, str(ctx_error))
     if isinstance(ctx_error, ConfigError):
         return ctx_error
+    if isinstance(ctx_error, _FieldError):
+        return ConfigError(path, f"{key}.{ctx_error.field}" if key else ctx_error.field,
+                           str(ctx_error))
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc)
         unknown = str(loc[-1])

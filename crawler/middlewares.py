@@ -97,6 +97,7 @@ class ConditionalGetMiddleware:
             status=response.status,
             etag=_header(response, b"ETag"),
             last_modified=_header(response, b"Last-Modified"),
+            parent=request.meta.get("newswatch_parent"),
         )
         return response
 
@@ -112,6 +113,7 @@ class ConditionalGetMiddleware:
             kind=kind,
             status=None,
             error=f"{type(exception).__name__}: {exception}"[:500],
+            parent=request.meta.get("newswatch_parent"),
         )
 
 

@@ -31,7 +31,7 @@ from crawler.discovery import (
 )
 from crawler.items import ArticleItem
 from crawler.middlewares import AlreadyArchived
-from crawler.resources import config_for
+from crawler.resources import archive_for, config_for
 from storage import utc_now
 
 __all__ = ["SourceSpider"]
@@ -151,17 +151,22 @@ class SourceSpider(scrapy.Spider):
             yield self._article(link)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        nesting = response.meta.get("sitemap_nesting", 0)
         if self._not_modified(response):
+            # An unchanged index says nothing about its sitemaps: ask each of them again.
+            for url in archive_for(self.crawler).children(response.url, kind="sitemap"):
+                yield self._entry(url, "sitemap", self.parse_sitemap,
+                                  sitemap_nesting=nesting + 1, newswatch_parent=response.url)
             return
         try:
             content = parse_sitemap(response.body, base_url=response.url)
         except MalformedSitemap as exc:
             self._count_error("malformed_sitemap", str(exc), response.url)
             return
-        nesting = response.meta.get("sitemap_nesting", 0)
         if content.sitemaps and nesting < MAX_SITEMAP_NESTING:
             for url in content.sitemaps:
-                yield self._entry(url, "sitemap", self.parse_sitemap, sitemap_nesting=nesting + 1)
+                yield self._entry(url, "sitemap", self.parse_sitemap,
+                                  sitemap_nesting=nesting + 1, newswatch_parent=response.url)
         self.crawler.stats.inc_value("newswatch/links_from_sitemaps", len(content.articles))
         for link in content.articles:
             yield self._article(link)
@@ -180,7 +185,8 @@ class SourceSpider(scrapy.Spider):
             for url in next_page_links(
                 response.body, base_url=response.url, selector=source.next_page
             ):
-                yield self._entry(url, "listing", self.parse_listing, listing_depth=depth + 1)
+                yield self._entry(url, "listing", self.parse_listing,
+                                  listing_depth=depth + 1, newswatch_parent=response.url)
 
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         content_type = response.headers.get(b"Content-Type", b"") or b""

@@ -184,6 +184,7 @@ class Archive:
         etag: str | None = None,
         last_modified: str | None = None,
         error: str | None = None,
+        parent: str | None = None,
     ) -> None:
         """Remember the outcome of fetching ``url``. A 304 keeps the stored validators;
         an error keeps them too, so the next pass can still ask conditionally."""
@@ -202,9 +203,19 @@ class Archive:
                     "last_status": status,
                     "last_fetch": utc_now(),
                     "last_error": error,
+                    "parent": parent,
                 },
                 pk="url",
             )
+
+    def children(self, parent: str, *, kind: str) -> list[str]:
+        """URLs of ``kind`` last reached from ``parent`` (the sitemaps of a sitemap index)."""
+        return [
+            row[0]
+            for row in self.db.execute(
+                "SELECT url FROM fetches WHERE parent = ? AND kind = ? ORDER BY url", [parent, kind]
+            ).fetchall()
+        ]
 
     # -- crawl runs ---------------------------------------------------------------------
 

@@ -60,9 +60,11 @@ def m001_core_tables(db: sqlite_utils.Database) -> None:
             "last_status": int,
             "last_fetch": str,
             "last_error": str,
+            "parent": str,
         },
         pk="url",
     )
+    db["fetches"].create_index(["parent"])
     db["crawl_runs"].create(
         {
             "id": int,

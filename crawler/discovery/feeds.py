@@ -42,8 +42,6 @@ def parse_feed(body: bytes, *, base_url: str, content_type: str | None = None) -
     if not parsed.get("version") and not parsed.entries:
         problem = parsed.get("bozo_exception")
         raise MalformedFeed(f"not an RSS or Atom feed ({problem or 'no feed elements'})")
-    if parsed.get("bozo") and not parsed.entries:
-        raise MalformedFeed(f"unreadable feed ({parsed.get('bozo_exception')})")
     links: list[Link] = []
     seen: set[str] = set()
     for entry in parsed.entries:
@@ -55,4 +53,9 @@ def parse_feed(body: bytes, *, base_url: str, content_type: str | None = None) -
             continue
         seen.add(url)
         links.append(Link(url=url, title=entry.get("title"), published_at=_published(entry)))
+    if parsed.get("bozo") and not links:
+        raise MalformedFeed(f"unreadable feed ({parsed.get('bozo_exception')})")
+    if parsed.get("bozo"):
+        LOGGER.info("feed %s is malformed; kept %d links (%s)", base_url, len(links),
+                    parsed.get("bozo_exception"))
     return links

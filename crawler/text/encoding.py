@@ -77,6 +77,25 @@ _LABEL_MAP = {
     "utf_16": "utf-16",
 }
 
+# Labels browsers accept that Python's codec registry does not know.
+_LABEL_ALIASES = {
+    "x-gbk": "gbk",
+    "gb_2312-80": "gb2312",
+    "chinese": "gb2312",
+    "csgb2312": "gb2312",
+    "iso-ir-58": "gb2312",
+    "x-x-big5": "big5",
+    "cn-big5": "big5",
+    "csbig5": "big5",
+    "x-sjis": "shift_jis",
+    "windows-31j": "cp932",
+    "ks_c_5601-1987": "euc_kr",
+    "ks_c_5601-1989": "euc_kr",
+    "unicode-1-1-utf-8": "utf-8",
+    "unicode11utf8": "utf-8",
+    "x-unicode20utf8": "utf-8",
+}
+
 # What a news page plausibly uses, for the statistical fallback.
 _GUESS_CODECS = [
     "utf_8",
@@ -131,6 +150,7 @@ def han_commonness(text: str) -> tuple[float, int]:
 def normalize_label(label: str) -> str | None:
     """Map a declared charset label to the codec to decode with, or ``None`` if unknown."""
     label = label.strip().strip("\"'").lower()
+    label = _LABEL_ALIASES.get(label, label)
     try:
         name = codecs.lookup(label).name
     except LookupError:

@@ -1,0 +1,203 @@
+"""Middlewares, pipelines and spiders built with get_crawler and called directly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from scrapy.http import HtmlResponse, Request, Response, XmlResponse
+from scrapy.utils.test import get_crawler
+
+from crawler.demo.portal import PortalSite
+from crawler.middlewares import (
+    AlreadyArchived,
+    ConditionalGetMiddleware,
+    KnownArticleMiddleware,
+    parse_retry_after,
+)
+from crawler.pipelines import ArchivePipeline, PagePipeline
+from spiders.by_kind import FeedsSpider, ListingsSpider, SitemapsSpider
+from spiders.source import SourceSpider
+from storage import Archive
+
+BASE = "http://portal.test"
+SITE = PortalSite(BASE)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> dict[str, str]:
+    config = tmp_path / "newswatch.toml"
+    config.write_text(f"""
+[archive]
+path = "{tmp_path / 'archive.db'}"
+[[sources]]
+name = "portal"
+feeds = ["{BASE}/feeds/zh.xml"]
+sitemaps = ["{BASE}/sitemap.xml"]
+listings = ["{BASE}/list/"]
+article_links = '/news/'
+listing_depth = 2
+delay = 0.5
+""", encoding="utf-8")
+    return {"NEWSWATCH_CONFIG": str(config)}
+
+
+def spider_for(cls: type[SourceSpider], settings: dict[str, str]) -> SourceSpider:
+    """A spider set up the way ``Crawler.crawl`` does it, without starting the engine."""
+    from scrapy.crawler import AsyncCrawlerRunner, CrawlerRunner
+    from scrapy.settings import Settings
+    from scrapy.utils.reactor import is_reactor_installed
+    from scrapy.utils.test import get_reactor_settings
+
+    project = Settings()
+    project.setmodule("crawler.settings", priority="project")
+    project.update({**get_reactor_settings(), **settings}, priority="cmdline")
+    runner_cls = CrawlerRunner if is_reactor_installed() else AsyncCrawlerRunner
+    crawler = runner_cls(project).create_crawler(cls)
+    spider = crawler._create_spider(source="portal")
+    crawler.spider = spider
+    crawler._apply_settings()
+    return spider
+
+
+def test_spider_takes_politeness_from_source(settings: dict[str, str]) -> None:
+    spider = spider_for(SourceSpider, settings)
+    assert spider.crawler.settings.getfloat("DOWNLOAD_DELAY") == 0.5
+    assert spider.crawler.settings.getbool("ROBOTSTXT_OBEY")
+    assert "newswatch" in spider.crawler.settings.get("USER_AGENT")
+
+
+def test_entry_requests_by_kind(settings: dict[str, str]) -> None:
+    kinds = {cls: [r.meta["newswatch_kind"] for r in spider_for(cls, settings).entry_requests()]
+             for cls in (SourceSpider, FeedsSpider, SitemapsSpider, ListingsSpider)}
+    assert kinds[SourceSpider] == ["feed", "sitemap", "listing"]
+    assert kinds[FeedsSpider] == ["feed"]
+    assert kinds[SitemapsSpider] == ["sitemap"]
+    assert kinds[ListingsSpider] == ["listing"]
+
+
+def response_for(url: str, body: bytes, request: Request, status: int = 200) -> Response:
+    cls = XmlResponse if url.endswith((".xml", ".atom")) else HtmlResponse
+    return cls(url=url, body=body, request=request, status=status)
+
+
+def test_feed_yields_article_requests(settings: dict[str, str]) -> None:
+    spider = spider_for(FeedsSpider, settings)
+    request = next(iter(spider.entry_requests()))
+    out = list(spider.parse_feed(response_for(request.url, SITE.rss(), request)))
+    assert len(out) == sum(1 for a in SITE.articles if a.lang.startswith("zh"))
+    assert all(r.meta["newswatch_kind"] == "article" for r in out)
+    assert out[0].meta["hint_title"] == SITE.articles[0].title
+
+
+def test_not_modified_feed_yields_nothing(settings: dict[str, str]) -> None:
+    spider = spider_for(FeedsSpider, settings)
+    request = next(iter(spider.entry_requests()))
+    assert list(spider.parse_feed(response_for(request.url, b"", request, status=304))) == []
+
+
+def test_malformed_feed_is_counted(settings: dict[str, str]) -> None:
+    spider = spider_for(FeedsSpider, settings)
+    request = next(iter(spider.entry_requests()))
+    assert list(spider.parse_feed(response_for(request.url, b"<html>oops</html>", request))) == []
+    assert spider.crawler.stats.get_value("newswatch/errors") == 1
+    assert spider.crawler.stats.get_value("newswatch/errors/malformed_feed") == 1
+
+
+def test_sitemap_index_then_urlset(settings: dict[str, str]) -> None:
+    spider = spider_for(SitemapsSpider, settings)
+    request = next(iter(spider.entry_requests()))
+    subs = list(spider.parse_sitemap(response_for(request.url, SITE.sitemap_index(), request)))
+    assert [r.url for r in subs] == [f"{BASE}/sitemaps/news.xml"]
+    assert subs[0].meta["sitemap_nesting"] == 1
+    articles = list(spider.parse_sitemap(
+        response_for(subs[0].url, SITE.news_sitemap(), subs[0])))
+    assert len(articles) == len(SITE.articles)
+
+
+def test_listing_follows_next_page_up_to_depth(settings: dict[str, str]) -> None:
+    spider = spider_for(ListingsSpider, settings)
+    request = next(iter(spider.entry_requests()))
+    page1 = SITE.listing(1)
+    assert page1 is not None
+    out = list(spider.parse_listing(response_for(request.url, page1, request)))
+    nexts = [r for r in out if r.meta["newswatch_kind"] == "listing"]
+    assert [r.url for r in nexts] == [f"{BASE}/list/?page=2"]
+    page2 = SITE.listing(2)
+    assert page2 is not None
+    deeper = list(spider.parse_listing(response_for(nexts[0].url, page2, nexts[0])))
+    assert not [r for r in deeper if r.meta["newswatch_kind"] == "listing"]  # depth 2 reached
+
+
+def test_conditional_get_and_known_articles(settings: dict[str, str]) -> None:
+    crawler = get_crawler(SourceSpider, settings)
+    conditional = ConditionalGetMiddleware.from_crawler(crawler)
+    known = KnownArticleMiddleware.from_crawler(crawler)
+    feed = Request(f"{BASE}/feeds/zh.xml", meta={"newswatch_kind": "feed",
+                                                   "newswatch_source": "portal"})
+    conditional.process_request(feed)
+    assert b"If-None-Match" not in feed.headers
+    conditional.process_response(feed, Response(feed.url, status=200, headers={
+        "ETag": '"abc"', "Last-Modified": "Fri, 20 Mar 2026 00:00:00 GMT"}))
+    again = feed.replace()
+    again.headers.pop(b"If-None-Match", None)
+    conditional.process_request(again)
+    assert again.headers[b"If-None-Match"] == b'"abc"'
+    assert again.headers[b"If-Modified-Since"] == b"Fri, 20 Mar 2026 00:00:00 GMT"
+
+    archive: Archive = known.archive
+    archive.add_article({"url": f"{BASE}/a.html", "canonical_url": f"{BASE}/a.html",
+                         "source": "portal", "title": "t", "text": "x"})
+    with pytest.raises(AlreadyArchived):
+        known.process_request(Request(f"{BASE}/a.html?utm_source=rss",
+                                      meta={"newswatch_kind": "article"}))
+    assert known.process_request(Request(f"{BASE}/b.html",
+                                         meta={"newswatch_kind": "article"})) is None
+    assert crawler.stats.get_value("newswatch/articles_known") == 1
+
+
+def test_pipelines_store_an_article_once(settings: dict[str, str]) -> None:
+    from crawler.items import ArticleItem
+
+    crawler = get_crawler(SourceSpider, settings)
+    page, store = PagePipeline.from_crawler(crawler), ArchivePipeline.from_crawler(crawler)
+    demo = SITE.articles[5]
+    reply = SITE.article_reply(demo)
+
+    def item() -> ArticleItem:
+        return ArticleItem(source="portal", url=f"{BASE}{demo.path}", body=reply.body,
+                           content_type=reply.headers["Content-Type"],
+                           redirect_urls=[f"{BASE}/redirect/{demo.slug}"],
+                           fetched_at="2026-03-20T00:00:00Z")
+
+    stored = store.process_item(page.process_item(item()))
+    assert stored["lang"] == demo.lang and stored["title"] == demo.title
+    store.process_item(page.process_item(item()))
+    assert store.archive.count_articles() == 1
+    assert store.archive.is_known_url(f"{BASE}/redirect/{demo.slug}")
+    assert crawler.stats.get_value("newswatch/articles_new") == 1
+    assert crawler.stats.get_value("newswatch/articles_duplicate") == 1
+
+
+def test_page_without_text_is_dropped_and_counted(settings: dict[str, str]) -> None:
+    from scrapy.exceptions import DropItem
+
+    from crawler.items import ArticleItem
+
+    crawler = get_crawler(SourceSpider, settings)
+    page = PagePipeline.from_crawler(crawler)
+    with pytest.raises(DropItem):
+        page.process_item(ArticleItem(source="portal", url=f"{BASE}/empty", body=b"<html></html>",
+                                      fetched_at="t"))
+    assert crawler.stats.get_value("newswatch/articles_empty") == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("120", 120.0), (b"3", 3.0), ("Fri, 20 Mar 2026 00:01:00 GMT", 60.0), ("soon", None),
+     (None, None)],
+)
+def test_parse_retry_after(value: str | bytes | None, seconds: float | None) -> None:
+    now = datetime(2026, 3, 20, 0, 0, 0, tzinfo=UTC)
+    assert parse_retry_after(value, now=now) == seconds

@@ -1,0 +1,92 @@
+"""Full-text search finds two-character Chinese words, long words, Traditional spellings
+and English words, in the archive and in datasette's search box."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from crawler.text.fold import fold_text
+from storage import Archive, fts_query, index_text
+
+ARTICLES = [
+    ("华为发布昇腾芯片新品", "美国商务部对英伟达H20芯片实施出口管制。"),
+    ("Nvidia H200 shipments resume", "The Entity List grows again."),
+    ("馬來西亞採用昇騰AI晶片", "據報道，該計畫已暫停。"),
+    ("股价升腾", "市场情绪升腾。"),
+]
+
+
+@pytest.fixture
+def filled(archive: Archive) -> Archive:
+    for i, (title, text) in enumerate(ARTICLES):
+        archive.add_article({"url": f"http://x/{i}", "canonical_url": f"http://x/{i}",
+                             "source": "s", "title": title, "text": text})
+    return archive
+
+
+def titles(archive: Archive, query: str) -> set[str]:
+    return {row["title"] for row in archive.search(query)}
+
+
+def test_two_character_word(filled: Archive) -> None:
+    assert titles(filled, "昇腾") == {ARTICLES[0][0], ARTICLES[2][0]}
+
+
+def test_ascend_does_not_match_rise(filled: Archive) -> None:
+    assert ARTICLES[3][0] not in titles(filled, "昇腾")
+    assert titles(filled, "升腾") == {ARTICLES[3][0]}
+
+
+def test_longer_word_matches_adjacent_characters_only(filled: Archive) -> None:
+    assert titles(filled, "出口管制") == {ARTICLES[0][0]}
+    assert titles(filled, "管出") == set()
+
+
+def test_traditional_query_finds_simplified(filled: Archive) -> None:
+    assert titles(filled, "馬來西亞") == {ARTICLES[2][0]}
+    assert titles(filled, "马来西亚") == {ARTICLES[2][0]}
+
+
+def test_english_tokens(filled: Archive) -> None:
+    assert titles(filled, "h20") == {ARTICLES[0][0]}
+    assert titles(filled, "H200") == {ARTICLES[1][0]}
+    assert titles(filled, '"entity list"') == {ARTICLES[1][0]}
+
+
+def test_single_han_character_is_a_prefix(filled: Archive) -> None:
+    assert ARTICLES[0][0] in titles(filled, "芯")
+
+
+def test_query_syntax_is_escaped(filled: Archive) -> None:
+    assert titles(filled, 'OR AND " NEAR(') == set()
+
+
+def test_index_text_bigrams() -> None:
+    assert index_text("华为昇腾芯片H20") == " 华为 为昇 昇腾 腾芯 芯片 h20"
+    assert fts_query("出口管制 H20") == '"出口 口管 管制" "h20"'
+    assert fold_text("Ｈ２０ 昇騰") == "h20 昇腾"
+
+
+def test_datasette_search_box_finds_chinese_words(tmp_path: Path) -> None:
+    datasette_app = pytest.importorskip("datasette.app")
+    path = tmp_path / "archive.db"
+    archive = Archive.open(path)
+    for i, (title, text) in enumerate(ARTICLES):
+        archive.add_article({"url": f"http://x/{i}", "canonical_url": f"http://x/{i}",
+                             "source": "s", "title": title, "text": text})
+    archive.close()
+
+    async def search(query: str) -> list[str]:
+        ds = datasette_app.Datasette([str(path)])
+        response = await ds.client.get(
+            "/archive/articles.json", params={"_search": query, "_shape": "objects"}
+        )
+        assert response.status_code == 200, response.text
+        return sorted(row["title"] for row in response.json()["rows"])
+
+    assert asyncio.run(search("昇腾")) == sorted([ARTICLES[0][0], ARTICLES[2][0]])
+    assert asyncio.run(search("出口管制")) == [ARTICLES[0][0]]
+    assert asyncio.run(search("H20")) == [ARTICLES[0][0]]

@@ -1,0 +1,29 @@
+"""Canonical URLs: tracking parameters never reach canonical_url."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.text.urls import canonical_url
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://News.Example.com:443/a/1.html?utm_source=rss&utm_medium=feed",
+         "https://news.example.com/a/1.html"),
+        ("http://example.com/a.html?id=3&spm=a1.b2&from=timeline#comments",
+         "http://example.com/a.html?id=3"),
+        ("http://example.com/a.html?b=2&a=1&fbclid=xyz", "http://example.com/a.html?a=1&b=2"),
+        ("http://example.com/news/index.html", "http://example.com/news/"),
+        ("http://example.com:8080/x?share_token=abc", "http://example.com:8080/x"),
+        ("http://127.0.0.1:8765/news/a.html", "http://127.0.0.1:8765/news/a.html"),
+    ],
+)
+def test_canonical_url(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_idempotent() -> None:
+    url = "https://example.com/a%20b/c.html?x=1&utm_campaign=z"
+    assert canonical_url(canonical_url(url)) == canonical_url(url)
