@@ -154,9 +154,7 @@ class SourceConfig(_Strict):
     @classmethod
     def _name_ok(cls, value: str) -> str:
         if not _NAME_RE.match(value):
-            raise ValueError(
-                f"expected a name of letters, digits, '.', '_' or '-', got {value!r}"
-            )
+            raise ValueError(f"expected a name of letters, digits, '.', '_' or '-', got {value!r}")
         return value
 
     @field_validator("article_links")
@@ -380,7 +378,9 @@ def load_config(path: str | Path) -> Config:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(path, "", "file not found (give --config or set NEWSWATCH_CONFIG)")
+        raise ConfigError(
+            path, "", "file not found (give --config or set NEWSWATCH_CONFIG)"
+        ) from None
     except OSError as exc:
         raise ConfigError(path, "", f"cannot read: {exc.strerror}") from None
     try:
@@ -475,16 +475,15 @@ def _config_error(path: str | Path, exc: ValidationError) -> ConfigError:
     if isinstance(ctx_error, ConfigError):
         return ctx_error
     if isinstance(ctx_error, _FieldError):
-        return ConfigError(path, f"{key}.{ctx_error.field}" if key else ctx_error.field,
-                           str(ctx_error))
+        return ConfigError(
+            path, f"{key}.{ctx_error.field}" if key else ctx_error.field, str(ctx_error)
+        )
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc)
         unknown = str(loc[-1])
         close = difflib.get_close_matches(unknown, allowed, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return ConfigError(
-            path, key, f"unknown key (expected one of: {', '.join(allowed)}){hint}"
-        )
+        return ConfigError(path, key, f"unknown key (expected one of: {', '.join(allowed)}){hint}")
     if kind == "missing":
         return ConfigError(path, key, "required key is missing")
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":

@@ -43,8 +43,12 @@ def _crawl(command: list[str], source: str) -> None:
     LOGGER.info("crawling %s", source)
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
-        LOGGER.error("crawl of %s exited %s: %s", source, completed.returncode,
-                     completed.stderr.strip()[-2000:])
+        LOGGER.error(
+            "crawl of %s exited %s: %s",
+            source,
+            completed.returncode,
+            completed.stderr.strip()[-2000:],
+        )
     else:
         LOGGER.info("crawl of %s done:\n%s", source, completed.stdout.strip())
 

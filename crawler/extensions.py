@@ -47,6 +47,7 @@ def _iso(value: Any) -> str:
 
 def summarize_stats(stats: dict[str, Any]) -> dict[str, int]:
     """The counters of a ``crawl_runs`` row from a crawl's Scrapy stats."""
+
     def get(key: str) -> int:
         return int(stats.get(key, 0) or 0)
 

@@ -15,8 +15,8 @@ and ``meta["newswatch_source"]``; requests without them (robots.txt) pass untouc
 from __future__ import annotations
 
 import logging
-from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler

@@ -155,8 +155,13 @@ class SourceSpider(scrapy.Spider):
         if self._not_modified(response):
             # An unchanged index says nothing about its sitemaps: ask each of them again.
             for url in archive_for(self.crawler).children(response.url, kind="sitemap"):
-                yield self._entry(url, "sitemap", self.parse_sitemap,
-                                  sitemap_nesting=nesting + 1, newswatch_parent=response.url)
+                yield self._entry(
+                    url,
+                    "sitemap",
+                    self.parse_sitemap,
+                    sitemap_nesting=nesting + 1,
+                    newswatch_parent=response.url,
+                )
             return
         try:
             content = parse_sitemap(response.body, base_url=response.url)
@@ -165,8 +170,13 @@ class SourceSpider(scrapy.Spider):
             return
         if content.sitemaps and nesting < MAX_SITEMAP_NESTING:
             for url in content.sitemaps:
-                yield self._entry(url, "sitemap", self.parse_sitemap,
-                                  sitemap_nesting=nesting + 1, newswatch_parent=response.url)
+                yield self._entry(
+                    url,
+                    "sitemap",
+                    self.parse_sitemap,
+                    sitemap_nesting=nesting + 1,
+                    newswatch_parent=response.url,
+                )
         self.crawler.stats.inc_value("newswatch/links_from_sitemaps", len(content.articles))
         for link in content.articles:
             yield self._article(link)
@@ -185,15 +195,24 @@ class SourceSpider(scrapy.Spider):
             for url in next_page_links(
                 response.body, base_url=response.url, selector=source.next_page
             ):
-                yield self._entry(url, "listing", self.parse_listing,
-                                  listing_depth=depth + 1, newswatch_parent=response.url)
+                yield self._entry(
+                    url,
+                    "listing",
+                    self.parse_listing,
+                    listing_depth=depth + 1,
+                    newswatch_parent=response.url,
+                )
 
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         content_type = response.headers.get(b"Content-Type", b"") or b""
         if not content_type.split(b";")[0].strip().lower().startswith(_HTML_TYPES):
             self.crawler.stats.inc_value("newswatch/articles_not_html")
-            LOGGER.info("[%s] skipped non-HTML %s (%s)", self.source_name, response.url,
-                        content_type.decode("latin-1"))
+            LOGGER.info(
+                "[%s] skipped non-HTML %s (%s)",
+                self.source_name,
+                response.url,
+                content_type.decode("latin-1"),
+            )
             return
         yield ArticleItem(
             source=self.source_name,

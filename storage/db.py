@@ -145,7 +145,9 @@ class Archive:
         if source is None:
             return int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
         return int(
-            self.db.execute("SELECT count(*) FROM articles WHERE source = ?", [source]).fetchone()[0]
+            self.db.execute("SELECT count(*) FROM articles WHERE source = ?", [source]).fetchone()[
+                0
+            ]
         )
 
     def search(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:

@@ -70,8 +70,9 @@ def write_config(tmp_path: Path):  # type: ignore[no-untyped-def]
     return write
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     """Run ``newswatch ARGS`` in a child process (a fresh Twisted reactor each time)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(

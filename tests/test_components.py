@@ -28,9 +28,10 @@ SITE = PortalSite(BASE)
 @pytest.fixture
 def settings(tmp_path: Path) -> dict[str, str]:
     config = tmp_path / "newswatch.toml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 [archive]
-path = "{tmp_path / 'archive.db'}"
+path = "{tmp_path / "archive.db"}"
 [[sources]]
 name = "portal"
 feeds = ["{BASE}/feeds/zh.xml"]
@@ -39,7 +40,9 @@ listings = ["{BASE}/list/"]
 article_links = '/news/'
 listing_depth = 2
 delay = 0.5
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return {"NEWSWATCH_CONFIG": str(config)}
 
 
@@ -69,8 +72,10 @@ def test_spider_takes_politeness_from_source(settings: dict[str, str]) -> None:
 
 
 def test_entry_requests_by_kind(settings: dict[str, str]) -> None:
-    kinds = {cls: [r.meta["newswatch_kind"] for r in spider_for(cls, settings).entry_requests()]
-             for cls in (SourceSpider, FeedsSpider, SitemapsSpider, ListingsSpider)}
+    kinds = {
+        cls: [r.meta["newswatch_kind"] for r in spider_for(cls, settings).entry_requests()]
+        for cls in (SourceSpider, FeedsSpider, SitemapsSpider, ListingsSpider)
+    }
     assert kinds[SourceSpider] == ["feed", "sitemap", "listing"]
     assert kinds[FeedsSpider] == ["feed"]
     assert kinds[SitemapsSpider] == ["sitemap"]
@@ -111,8 +116,7 @@ def test_sitemap_index_then_urlset(settings: dict[str, str]) -> None:
     subs = list(spider.parse_sitemap(response_for(request.url, SITE.sitemap_index(), request)))
     assert [r.url for r in subs] == [f"{BASE}/sitemaps/news.xml"]
     assert subs[0].meta["sitemap_nesting"] == 1
-    articles = list(spider.parse_sitemap(
-        response_for(subs[0].url, SITE.news_sitemap(), subs[0])))
+    articles = list(spider.parse_sitemap(response_for(subs[0].url, SITE.news_sitemap(), subs[0])))
     assert len(articles) == len(SITE.articles)
 
 
@@ -134,12 +138,19 @@ def test_conditional_get_and_known_articles(settings: dict[str, str]) -> None:
     crawler = get_crawler(SourceSpider, settings)
     conditional = ConditionalGetMiddleware.from_crawler(crawler)
     known = KnownArticleMiddleware.from_crawler(crawler)
-    feed = Request(f"{BASE}/feeds/zh.xml", meta={"newswatch_kind": "feed",
-                                                   "newswatch_source": "portal"})
+    feed = Request(
+        f"{BASE}/feeds/zh.xml", meta={"newswatch_kind": "feed", "newswatch_source": "portal"}
+    )
     conditional.process_request(feed)
     assert b"If-None-Match" not in feed.headers
-    conditional.process_response(feed, Response(feed.url, status=200, headers={
-        "ETag": '"abc"', "Last-Modified": "Fri, 20 Mar 2026 00:00:00 GMT"}))
+    conditional.process_response(
+        feed,
+        Response(
+            feed.url,
+            status=200,
+            headers={"ETag": '"abc"', "Last-Modified": "Fri, 20 Mar 2026 00:00:00 GMT"},
+        ),
+    )
     again = feed.replace()
     again.headers.pop(b"If-None-Match", None)
     conditional.process_request(again)
@@ -147,13 +158,22 @@ def test_conditional_get_and_known_articles(settings: dict[str, str]) -> None:
     assert again.headers[b"If-Modified-Since"] == b"Fri, 20 Mar 2026 00:00:00 GMT"
 
     archive: Archive = known.archive
-    archive.add_article({"url": f"{BASE}/a.html", "canonical_url": f"{BASE}/a.html",
-                         "source": "portal", "title": "t", "text": "x"})
+    archive.add_article(
+        {
+            "url": f"{BASE}/a.html",
+            "canonical_url": f"{BASE}/a.html",
+            "source": "portal",
+            "title": "t",
+            "text": "x",
+        }
+    )
     with pytest.raises(AlreadyArchived):
-        known.process_request(Request(f"{BASE}/a.html?utm_source=rss",
-                                      meta={"newswatch_kind": "article"}))
-    assert known.process_request(Request(f"{BASE}/b.html",
-                                         meta={"newswatch_kind": "article"})) is None
+        known.process_request(
+            Request(f"{BASE}/a.html?utm_source=rss", meta={"newswatch_kind": "article"})
+        )
+    assert (
+        known.process_request(Request(f"{BASE}/b.html", meta={"newswatch_kind": "article"})) is None
+    )
     assert crawler.stats.get_value("newswatch/articles_known") == 1
 
 
@@ -166,10 +186,14 @@ def test_pipelines_store_an_article_once(settings: dict[str, str]) -> None:
     reply = SITE.article_reply(demo)
 
     def item() -> ArticleItem:
-        return ArticleItem(source="portal", url=f"{BASE}{demo.path}", body=reply.body,
-                           content_type=reply.headers["Content-Type"],
-                           redirect_urls=[f"{BASE}/redirect/{demo.slug}"],
-                           fetched_at="2026-03-20T00:00:00Z")
+        return ArticleItem(
+            source="portal",
+            url=f"{BASE}{demo.path}",
+            body=reply.body,
+            content_type=reply.headers["Content-Type"],
+            redirect_urls=[f"{BASE}/redirect/{demo.slug}"],
+            fetched_at="2026-03-20T00:00:00Z",
+        )
 
     stored = store.process_item(page.process_item(item()))
     assert stored["lang"] == demo.lang and stored["title"] == demo.title
@@ -188,15 +212,21 @@ def test_page_without_text_is_dropped_and_counted(settings: dict[str, str]) -> N
     crawler = get_crawler(SourceSpider, settings)
     page = PagePipeline.from_crawler(crawler)
     with pytest.raises(DropItem):
-        page.process_item(ArticleItem(source="portal", url=f"{BASE}/empty", body=b"<html></html>",
-                                      fetched_at="t"))
+        page.process_item(
+            ArticleItem(source="portal", url=f"{BASE}/empty", body=b"<html></html>", fetched_at="t")
+        )
     assert crawler.stats.get_value("newswatch/articles_empty") == 1
 
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("120", 120.0), (b"3", 3.0), ("Fri, 20 Mar 2026 00:01:00 GMT", 60.0), ("soon", None),
-     (None, None)],
+    [
+        ("120", 120.0),
+        (b"3", 3.0),
+        ("Fri, 20 Mar 2026 00:01:00 GMT", 60.0),
+        ("soon", None),
+        (None, None),
+    ],
 )
 def test_parse_retry_after(value: str | bytes | None, seconds: float | None) -> None:
     now = datetime(2026, 3, 20, 0, 0, 0, tzinfo=UTC)

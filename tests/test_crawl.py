@@ -31,8 +31,9 @@ def crawl(config: Path, *extra: str) -> str:
     return result.stdout
 
 
-def test_two_passes_store_each_article_once(portal: PortalServer, tmp_path: Path,
-                                            write_config) -> None:  # type: ignore[no-untyped-def]
+def test_two_passes_store_each_article_once(
+    portal: PortalServer, tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
     db = tmp_path / "archive.db"
     config = write_config(portal_config(portal.base, db))
     out = crawl(config)
@@ -59,16 +60,20 @@ def test_two_passes_store_each_article_once(portal: PortalServer, tmp_path: Path
     crawl(config)
     second = portal.requested()
     article_paths = {a.path for a in portal.site.articles}
-    assert not [r for r in second if r["path"].split("?")[0] in article_paths], \
+    assert not [r for r in second if r["path"].split("?")[0] in article_paths], (
         "second pass downloaded an article again"
+    )
     assert len(rows(db, "SELECT id FROM articles")) == len(portal.site.articles)
     # Top-level entry points and the sitemaps of the index are asked again, answered 304;
     # an unchanged first listing page is not paged through again.
-    entry_fetches = rows(db, "SELECT url, last_status FROM fetches WHERE kind != 'article' "
-                             "AND url NOT LIKE '%page=%'")
+    entry_fetches = rows(
+        db,
+        "SELECT url, last_status FROM fetches WHERE kind != 'article' AND url NOT LIKE '%page=%'",
+    )
     assert {r["url"] for r in entry_fetches} == {
-        portal.url(p) for p in ("/feeds/zh.xml", "/feeds/en.atom", "/sitemap.xml",
-                                "/sitemaps/news.xml", "/list/")}
+        portal.url(p)
+        for p in ("/feeds/zh.xml", "/feeds/en.atom", "/sitemap.xml", "/sitemaps/news.xml", "/list/")
+    }
     assert all(r["last_status"] == 304 for r in entry_fetches)
     conditional = [r for r in second if r["path"] in ("/feeds/zh.xml", "/sitemap.xml")]
     assert conditional and all("If-None-Match" in r["headers"] for r in conditional)
@@ -78,7 +83,9 @@ def test_two_passes_store_each_article_once(portal: PortalServer, tmp_path: Path
 
 
 def test_broken_entry_points_are_counted_and_the_rest_goes_on(
-    portal: PortalServer, tmp_path: Path, write_config  # type: ignore[no-untyped-def]
+    portal: PortalServer,
+    tmp_path: Path,
+    write_config,  # type: ignore[no-untyped-def]
 ) -> None:
     db = tmp_path / "archive.db"
     broken = f"""
@@ -90,8 +97,9 @@ listings = ["{portal.base}/slow/4"]
 article_links = "/news/"
 delay = 0
 """
-    config = write_config(portal_config(portal.base, db, extra=broken).replace(
-        "timeout = 5", "timeout = 1"))
+    config = write_config(
+        portal_config(portal.base, db, extra=broken).replace("timeout = 5", "timeout = 1")
+    )
     started = time.monotonic()
     out = crawl(config)
     assert time.monotonic() - started < 60
@@ -108,8 +116,7 @@ delay = 0
     assert {r["last_status"] for r in failed} >= {404, 500}
 
 
-def test_retry_after_is_honoured(portal: PortalServer, tmp_path: Path,
-                                 write_config) -> None:  # type: ignore[no-untyped-def]
+def test_retry_after_is_honoured(portal: PortalServer, tmp_path: Path, write_config) -> None:  # type: ignore[no-untyped-def]
     db = tmp_path / "archive.db"
     target = portal.site.articles[0]
     portal.script[target.path] = [
@@ -121,12 +128,15 @@ def test_retry_after_is_honoured(portal: PortalServer, tmp_path: Path,
     hits = [r["at"] for r in portal.requested(target.path)]
     assert len(hits) == 3
     assert hits[1] - hits[0] >= 1.9, "Retry-After: 2 was not honoured"
-    assert rows(db, "SELECT title FROM articles WHERE canonical_url = ?",
-                portal.url(target.path))[0]["title"] == target.title
+    assert (
+        rows(db, "SELECT title FROM articles WHERE canonical_url = ?", portal.url(target.path))[0][
+            "title"
+        ]
+        == target.title
+    )
 
 
-def test_robots_txt_is_obeyed(portal: PortalServer, tmp_path: Path,
-                              write_config) -> None:  # type: ignore[no-untyped-def]
+def test_robots_txt_is_obeyed(portal: PortalServer, tmp_path: Path, write_config) -> None:  # type: ignore[no-untyped-def]
     db = tmp_path / "archive.db"
     portal.robots = "User-agent: *\nDisallow: /news/policy/\n"
     config = write_config(portal_config(portal.base, db))
@@ -140,16 +150,21 @@ def test_robots_txt_is_obeyed(portal: PortalServer, tmp_path: Path,
 
 
 def test_redirected_article_is_stored_once_and_remembered(
-    portal: PortalServer, tmp_path: Path, write_config  # type: ignore[no-untyped-def]
+    portal: PortalServer,
+    tmp_path: Path,
+    write_config,  # type: ignore[no-untyped-def]
 ) -> None:
     db = tmp_path / "archive.db"
     slugs = [a.slug for a in portal.site.articles[:2]]
     listing = "".join(f'<a href="/redirect/{s}">x</a>' for s in slugs).encode()
     listing += f'<a href="{portal.site.articles[0].path}?from=home">same</a>'.encode()
     portal.script["/list/"] = [Reply(200, listing, {"Content-Type": "text/html"})] * 2
-    config = write_config(portal_config(portal.base, db).replace(
-        "article_links = '/news/[a-z]+/\\d{4}/[a-z0-9-]+\\.html$'",
-        "article_links = '/(redirect|news)/'"))
+    config = write_config(
+        portal_config(portal.base, db).replace(
+            "article_links = '/news/[a-z]+/\\d{4}/[a-z0-9-]+\\.html$'",
+            "article_links = '/(redirect|news)/'",
+        )
+    )
     crawl(config, "--source", "portal-listings")
     assert len(rows(db, "SELECT id FROM articles")) == 2
     aliases = {r["url"] for r in rows(db, "SELECT url FROM article_aliases")}
@@ -160,8 +175,7 @@ def test_redirected_article_is_stored_once_and_remembered(
     assert not portal.requested("/news/")
 
 
-def test_unknown_source_exits_2(portal: PortalServer, tmp_path: Path,
-                                write_config) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_source_exits_2(portal: PortalServer, tmp_path: Path, write_config) -> None:  # type: ignore[no-untyped-def]
     config = write_config(portal_config(portal.base, tmp_path / "a.db"))
     result = run_cli("--config", str(config), "crawl", "--source", "nope")
     assert result.returncode == 2

@@ -49,8 +49,10 @@ def test_not_a_feed(body: bytes) -> None:
 
 
 def test_truncated_feed_keeps_what_it_can() -> None:
-    body = (b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>A</title>'
-            b"<link>http://x.test/a</link></item><item><title>B")
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>A</title>'
+        b"<link>http://x.test/a</link></item><item><title>B"
+    )
     links = parse_feed(body, base_url=BASE)
     assert [link.url for link in links] == ["http://x.test/a"]
 
@@ -71,17 +73,20 @@ def test_gzipped_sitemap(site: PortalSite) -> None:
     assert len(content.articles) == len(site.articles)
 
 
-@pytest.mark.parametrize("body", [b"<html><body>nope</body></html>", b"not xml at all",
-                                  b"\x1f\x8bbroken gzip"])
+@pytest.mark.parametrize(
+    "body", [b"<html><body>nope</body></html>", b"not xml at all", b"\x1f\x8bbroken gzip"]
+)
 def test_not_a_sitemap(body: bytes) -> None:
     with pytest.raises(MalformedSitemap):
         parse_sitemap(body, base_url=BASE)
 
 
 def test_sitemap_entities_are_not_expanded() -> None:
-    body = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-            b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-            b"<url><loc>http://x.test/&e;</loc></url></urlset>")
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<url><loc>http://x.test/&e;</loc></url></urlset>"
+    )
     content = parse_sitemap(body, base_url=BASE)
     assert all("root:" not in link.url for link in content.articles)
 
@@ -89,8 +94,9 @@ def test_sitemap_entities_are_not_expanded() -> None:
 def test_listing_links_and_pagination(site: PortalSite) -> None:
     page1 = site.listing(1)
     assert page1 is not None
-    links = listing_links(page1, base_url=f"{BASE}/list/",
-                          pattern=r"/news/[a-z]+/\d{4}/[a-z0-9-]+\.html$")
+    links = listing_links(
+        page1, base_url=f"{BASE}/list/", pattern=r"/news/[a-z]+/\d{4}/[a-z0-9-]+\.html$"
+    )
     assert links == [f"{BASE}{a.path}" for a in site.articles[:5]]
     assert next_page_links(page1, base_url=f"{BASE}/list/") == [f"{BASE}/list/?page=2"]
     last = site.listing(3)
@@ -102,5 +108,6 @@ def test_listing_next_page_selector() -> None:
     assert next_page_links(html, base_url=f"{BASE}/list/", selector="div.pager a") == [
         f"{BASE}/list/?p=2"
     ]
-    assert next_page_links(html, base_url=f"{BASE}/list/",
-                           selector="//div[@class='pager']/a/@href") == [f"{BASE}/list/?p=2"]
+    assert next_page_links(
+        html, base_url=f"{BASE}/list/", selector="//div[@class='pager']/a/@href"
+    ) == [f"{BASE}/list/?p=2"]

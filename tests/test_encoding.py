@@ -96,8 +96,15 @@ def test_xml_declaration_is_read() -> None:
 
 @pytest.mark.parametrize(
     ("label", "codec"),
-    [("GB2312", "gb18030"), ("gbk", "gb18030"), ("x-gbk", "gb18030"), ("Big5", "big5"),
-     ("ISO-8859-1", "cp1252"), ("utf8", "utf-8"), ("nonsense", None)],
+    [
+        ("GB2312", "gb18030"),
+        ("gbk", "gb18030"),
+        ("x-gbk", "gb18030"),
+        ("Big5", "big5"),
+        ("ISO-8859-1", "cp1252"),
+        ("utf8", "utf-8"),
+        ("nonsense", None),
+    ],
 )
 def test_label_mapping(label: str, codec: str | None) -> None:
     assert normalize_label(label) == codec

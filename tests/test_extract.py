@@ -15,8 +15,11 @@ SITE = PortalSite(BASE)
 @pytest.mark.parametrize("article", SITE.articles, ids=lambda a: a.slug)
 def test_portal_pages_through_the_page_pipeline(article) -> None:  # type: ignore[no-untyped-def]
     reply = SITE.article_reply(article)
-    page = process_page(reply.body, url=f"{BASE}{article.path}?utm_source=x",
-                        content_type=reply.headers["Content-Type"])
+    page = process_page(
+        reply.body,
+        url=f"{BASE}{article.path}?utm_source=x",
+        content_type=reply.headers["Content-Type"],
+    )
     assert page.title == article.title
     for paragraph in article.paragraphs:
         assert paragraph in page.text
@@ -32,8 +35,9 @@ def test_selectors_override_generic_extraction() -> None:
     html = """<html><body><div class="hd"><span class="t">Real title</span></div>
     <div id="story"><p>First paragraph of the story.</p><p>Second paragraph.</p></div>
     <p class="when">2026年3月5日 14:30</p></body></html>"""
-    result = extract_article(html, title_selector="span.t", body_selector="#story p",
-                             date_selector="//p[@class='when']")
+    result = extract_article(
+        html, title_selector="span.t", body_selector="#story p", date_selector="//p[@class='when']"
+    )
     assert result.title == "Real title"
     assert result.text == "First paragraph of the story.\nSecond paragraph."
     assert result.published_at == "2026-03-05T14:30:00"
@@ -63,7 +67,9 @@ def test_broken_html_gives_empty_result() -> None:
 
 def test_canonical_link_to_another_site_is_ignored() -> None:
     html = b'<html><head><link rel="canonical" href="https://other.test/x"></head><body>' + (
-        b"<article><h1>T</h1><p>" + b"Body text that is long enough to be extracted. " * 5 +
-        b"</p></article></body></html>")
+        b"<article><h1>T</h1><p>"
+        + b"Body text that is long enough to be extracted. " * 5
+        + b"</p></article></body></html>"
+    )
     page = process_page(html, url="http://mirror.test/a.html?utm_source=x")
     assert page.canonical_url == "http://mirror.test/a.html"

@@ -22,8 +22,15 @@ ARTICLES = [
 @pytest.fixture
 def filled(archive: Archive) -> Archive:
     for i, (title, text) in enumerate(ARTICLES):
-        archive.add_article({"url": f"http://x/{i}", "canonical_url": f"http://x/{i}",
-                             "source": "s", "title": title, "text": text})
+        archive.add_article(
+            {
+                "url": f"http://x/{i}",
+                "canonical_url": f"http://x/{i}",
+                "source": "s",
+                "title": title,
+                "text": text,
+            }
+        )
     return archive
 
 
@@ -75,8 +82,15 @@ def test_datasette_search_box_finds_chinese_words(tmp_path: Path) -> None:
     path = tmp_path / "archive.db"
     archive = Archive.open(path)
     for i, (title, text) in enumerate(ARTICLES):
-        archive.add_article({"url": f"http://x/{i}", "canonical_url": f"http://x/{i}",
-                             "source": "s", "title": title, "text": text})
+        archive.add_article(
+            {
+                "url": f"http://x/{i}",
+                "canonical_url": f"http://x/{i}",
+                "source": "s",
+                "title": title,
+                "text": text,
+            }
+        )
     archive.close()
 
     async def search(query: str) -> list[str]:

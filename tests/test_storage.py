@@ -9,8 +9,15 @@ from storage import MIGRATIONS, Archive, decompress_html
 
 
 def article(n: int, **extra: object) -> dict[str, object]:
-    return {"url": f"http://x.test/{n}", "canonical_url": f"http://x.test/{n}", "source": "s",
-            "title": f"title {n}", "text": f"text {n}", "html": b"<p>raw</p>", **extra}
+    return {
+        "url": f"http://x.test/{n}",
+        "canonical_url": f"http://x.test/{n}",
+        "source": "s",
+        "title": f"title {n}",
+        "text": f"text {n}",
+        "html": b"<p>raw</p>",
+        **extra,
+    }
 
 
 def test_migrations_recorded_once(tmp_path: Path) -> None:
@@ -22,8 +29,19 @@ def test_migrations_recorded_once(tmp_path: Path) -> None:
     assert names == sorted(m.__name__ for m in MIGRATIONS)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     columns = {row[1] for row in conn.execute("PRAGMA table_info(articles)")}
-    assert {"id", "url", "canonical_url", "source", "title", "text", "html", "lang",
-            "published_at", "fetched_at", "story_id"} <= columns
+    assert {
+        "id",
+        "url",
+        "canonical_url",
+        "source",
+        "title",
+        "text",
+        "html",
+        "lang",
+        "published_at",
+        "fetched_at",
+        "story_id",
+    } <= columns
 
 
 def test_article_stored_once_with_story_id(archive: Archive) -> None:
@@ -58,22 +76,38 @@ def test_aliases_make_urls_known(archive: Archive) -> None:
 
 
 def test_fetch_state_keeps_validators_across_304_and_errors(archive: Archive) -> None:
-    archive.record_fetch("http://x.test/feed", source="s", kind="feed", status=200,
-                         etag='"v1"', last_modified="Fri, 20 Mar 2026 00:00:00 GMT")
+    archive.record_fetch(
+        "http://x.test/feed",
+        source="s",
+        kind="feed",
+        status=200,
+        etag='"v1"',
+        last_modified="Fri, 20 Mar 2026 00:00:00 GMT",
+    )
     archive.record_fetch("http://x.test/feed", source="s", kind="feed", status=304)
     state = archive.fetch_state("http://x.test/feed")
     assert state is not None and state.etag == '"v1"' and state.last_status == 304
-    archive.record_fetch("http://x.test/feed", source="s", kind="feed", status=None,
-                         error="TimeoutError")
+    archive.record_fetch(
+        "http://x.test/feed", source="s", kind="feed", status=None, error="TimeoutError"
+    )
     state = archive.fetch_state("http://x.test/feed")
     assert state is not None and state.etag == '"v1"' and state.last_status is None
 
 
 def test_crawl_runs_and_source_states(archive: Archive) -> None:
     archive.add_article(article(1))
-    archive.record_crawl_run({"run_id": "r1", "source": "s", "started_at": "a",
-                              "finished_at": "b", "new_articles": 1, "unchanged": 0,
-                              "errors": 2, "stats": {"x": 1}})
+    archive.record_crawl_run(
+        {
+            "run_id": "r1",
+            "source": "s",
+            "started_at": "a",
+            "finished_at": "b",
+            "new_articles": 1,
+            "unchanged": 0,
+            "errors": 2,
+            "stats": {"x": 1},
+        }
+    )
     assert archive.crawl_runs("r1")[0]["errors"] == 2
     states = archive.source_states()
     assert states["s"]["articles"] == 1 and states["s"]["errors"] == 2

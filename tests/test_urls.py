@@ -10,10 +10,14 @@ from crawler.text.urls import canonical_url
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("https://News.Example.com:443/a/1.html?utm_source=rss&utm_medium=feed",
-         "https://news.example.com/a/1.html"),
-        ("http://example.com/a.html?id=3&spm=a1.b2&from=timeline#comments",
-         "http://example.com/a.html?id=3"),
+        (
+            "https://News.Example.com:443/a/1.html?utm_source=rss&utm_medium=feed",
+            "https://news.example.com/a/1.html",
+        ),
+        (
+            "http://example.com/a.html?id=3&spm=a1.b2&from=timeline#comments",
+            "http://example.com/a.html?id=3",
+        ),
         ("http://example.com/a.html?b=2&a=1&fbclid=xyz", "http://example.com/a.html?a=1&b=2"),
         ("http://example.com/news/index.html", "http://example.com/news/"),
         ("http://example.com:8080/x?share_token=abc", "http://example.com:8080/x"),

@@ -31,7 +31,9 @@ def main() -> None:
         for variant in s2t.convert(ch):
             chars.setdefault(variant)
     out = pathlib.Path(__file__).parent.parent / "crawler/text/data/common_han.txt"
-    header = f"# {TOP} most frequent Simplified characters (jieba dict) and their Traditional forms\n"
+    header = (
+        f"# {TOP} most frequent Simplified characters (jieba dict) and their Traditional forms\n"
+    )
     out.write_text(header + "".join(chars) + "\n", encoding="utf-8")
     print(f"wrote {len(chars)} characters to {out}")
 

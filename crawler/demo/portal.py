@@ -115,7 +115,9 @@ class PortalSite:
   <meta property="article:published_time" content="{article.date}">
 </head>
 <body>
-  <header><nav><a href="/">{home}</a> <a href="/list/">News</a> <a href="/list/">Policy</a></nav></header>
+  <header><nav>
+    <a href="/">{home}</a> <a href="/list/">News</a> <a href="/list/">Policy</a>
+  </nav></header>
   <main>
   <article>
     <h1>{html.escape(article.title)}</h1>
@@ -201,7 +203,9 @@ class PortalSite:
             f"""  <url>
     <loc>{self.base}{a.path}</loc>
     <news:news>
-      <news:publication><news:name>Sample Portal</news:name><news:language>{a.lang[:2]}</news:language></news:publication>
+      <news:publication>
+        <news:name>Sample Portal</news:name><news:language>{a.lang[:2]}</news:language>
+      </news:publication>
       <news:publication_date>{a.date}</news:publication_date>
       <news:title>{html.escape(a.title)}</news:title>
     </news:news>
@@ -249,6 +253,9 @@ class PortalSite:
 class _Handler(BaseHTTPRequestHandler):
     server: _PortalHTTPServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without this, Nagle plus delayed ACKs
+    # stall every response by ~40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         return
@@ -365,8 +372,9 @@ class PortalServer:
         if path.startswith("/slow/"):
             seconds = float(path.split("/")[2] or 0)
             time.sleep(min(seconds, 30.0))
-            return Reply(200, b"<html><body><p>slow</p></body></html>",
-                         {"Content-Type": "text/html"})
+            return Reply(
+                200, b"<html><body><p>slow</p></body></html>", {"Content-Type": "text/html"}
+            )
         if path.startswith("/redirect/"):
             article = self.site.by_slug.get(path.split("/")[2])
             if article is not None:

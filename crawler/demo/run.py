@@ -80,7 +80,9 @@ def run_demo(directory: Path, *, port: int = 8765, log_level: str = "WARNING") -
     click.echo(f"{'source':<20} {'new':>5} {'unchanged':>10} {'failed':>7}")
     for run in result.runs:
         unchanged = run["unchanged"] + run["not_modified"]
-        click.echo(f"{run['source']:<20} {run['new_articles']:>5} {unchanged:>10} {run['errors']:>7}")
+        click.echo(
+            f"{run['source']:<20} {run['new_articles']:>5} {unchanged:>10} {run['errors']:>7}"
+        )
 
     archive = Archive.open(config.archive_path)
     try:
@@ -88,12 +90,18 @@ def run_demo(directory: Path, *, port: int = 8765, log_level: str = "WARNING") -
         click.echo(f"\narchive: {config.archive_path} ({total} articles)")
         click.echo(f"{'id':>4}  {'lang':<8} {'codec':<9} title")
         for row in archive.recent_articles(limit=50):
-            click.echo(f"{row['id']:>4}  {row['lang'] or '':<8} {row['encoding'] or '':<9} {row['title']}")
+            click.echo(
+                f"{row['id']:>4}  {row['lang'] or '':<8} {row['encoding'] or '':<9} {row['title']}"
+            )
         hits = archive.search("昇腾")
-        click.echo(f"\nsearch 昇腾 → {len(hits)} article(s): " + "; ".join(h["title"] for h in hits))
+        click.echo(
+            f"\nsearch 昇腾 → {len(hits)} article(s): " + "; ".join(h["title"] for h in hits)
+        )
     finally:
         archive.close()
     click.echo("\nbrowse and search it (the search box finds 昇腾, H20, 出口管制):")
     click.echo(f"  datasette {config.archive_path}")
-    click.echo(f"crawl it again (nothing new is downloaded):\n  newswatch --config {config_path} crawl")
+    click.echo(
+        f"crawl it again (nothing new is downloaded):\n  newswatch --config {config_path} crawl"
+    )
     return 0

@@ -56,6 +56,10 @@ def parse_feed(body: bytes, *, base_url: str, content_type: str | None = None) -
     if parsed.get("bozo") and not links:
         raise MalformedFeed(f"unreadable feed ({parsed.get('bozo_exception')})")
     if parsed.get("bozo"):
-        LOGGER.info("feed %s is malformed; kept %d links (%s)", base_url, len(links),
-                    parsed.get("bozo_exception"))
+        LOGGER.info(
+            "feed %s is malformed; kept %d links (%s)",
+            base_url,
+            len(links),
+            parsed.get("bozo_exception"),
+        )
     return links

@@ -245,8 +245,9 @@ def decode_bytes(
             return Decoded(decoded[0], decoded[1], "source override", declared)
         codec = "cp950" if codec == "big5" else codec
         text = body.decode(codec, errors="replace")
-        return Decoded(text, codec, "source override (with replacements)", declared,
-                       text.count("\ufffd"))
+        return Decoded(
+            text, codec, "source override (with replacements)", declared, text.count("\ufffd")
+        )
 
     for bom, codec in _BOMS:
         if body.startswith(bom):
@@ -289,5 +290,6 @@ def decode_bytes(
         return Decoded(str(match), codec, why, declared)
 
     text = body.decode("utf-8", errors="replace")
-    return Decoded(text, "utf-8", "undecodable: UTF-8 with replacements", declared,
-                   text.count("\ufffd"))
+    return Decoded(
+        text, "utf-8", "undecodable: UTF-8 with replacements", declared, text.count("\ufffd")
+    )

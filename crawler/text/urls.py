@@ -61,8 +61,11 @@ def canonical_url(url: str) -> str:
     """The canonical spelling of ``url``: lower-case scheme and host, no default port,
     no fragment, no tracking parameters, sorted query, no default index page."""
     parts = urlsplit(url.strip())
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not is_tracking_parameter(k)]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not is_tracking_parameter(k)
+    ]
     path = _INDEX_PAGE_RE.sub("/", parts.path) or "/"
     host = (parts.hostname or "").lower()
     port = parts.port
