@@ -13,7 +13,7 @@ import pathlib
 import jieba
 from opencc import OpenCC
 
-TOP = 1500
+TOP = 4000
 
 
 def main() -> None:
@@ -25,17 +25,23 @@ def main() -> None:
             if "\u4e00" <= ch <= "\u9fff":
                 counts[ch] += int(freq)
     simplified = [ch for ch, _ in counts.most_common(TOP)]
-    s2t = OpenCC("s2t")
-    chars = dict.fromkeys(simplified)
+    converters = [OpenCC(name) for name in ("s2t", "s2tw", "s2hk")]
+    candidates: dict[str, list[str]] = {}
+    st_characters = pathlib.Path(OpenCC.__module__ and __import__("opencc").__file__).parent
+    for line in (st_characters / "dictionary" / "STCharacters.txt").read_text("utf-8").splitlines():
+        key, _, values = line.partition("\t")
+        candidates[key] = values.split()
+    lines = []
     for ch in simplified:
-        for variant in s2t.convert(ch):
-            chars.setdefault(variant)
+        forms = dict.fromkeys([ch, *candidates.get(ch, []), *(c.convert(ch) for c in converters)])
+        lines.append("".join(f for f in forms if len(f) == 1))
     out = pathlib.Path(__file__).parent.parent / "crawler/text/data/common_han.txt"
     header = (
-        f"# {TOP} most frequent Simplified characters (jieba dict) and their Traditional forms\n"
+        f"# The {TOP} most frequent Simplified characters (jieba's dictionary), most frequent\n"
+        "# first, one per line, each followed by its Traditional form where that differs.\n"
     )
-    out.write_text(header + "".join(chars) + "\n", encoding="utf-8")
-    print(f"wrote {len(chars)} characters to {out}")
+    out.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {len(lines)} ranks to {out}")
 
 
 if __name__ == "__main__":

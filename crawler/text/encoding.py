@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +35,8 @@ __all__ = [
     "decode_bytes",
     "find_declared_charset",
     "han_commonness",
+    "han_log_frequency",
+    "han_ranks",
     "normalize_label",
 ]
 
@@ -115,6 +118,7 @@ _GUESS_CODECS = [
 ]
 
 _CJK_CODECS = ("gb18030", "cp950", "big5hkscs")
+_LATIN_NEIGHBOURS = {"cp1250", "iso8859_2", "iso8859_15", "latin_1", "iso8859_1", "cp1252"}
 _SINGLE_BYTE = {"cp1252", "iso8859_15", "cp1251", "koi8_r", "cp1250", "iso8859_2", "latin_1"}
 
 
@@ -129,11 +133,21 @@ class Decoded:
     replaced: int = 0
 
 
+COMMON_RANKS = 1500
+
+
+@lru_cache(maxsize=1)
+def han_ranks() -> dict[str, int]:
+    """Frequency rank of the 4,000 most frequent Chinese characters, Traditional forms
+    sharing the rank of their Simplified form (0 = most frequent)."""
+    data = resources.files("crawler.text").joinpath("data/common_han.txt").read_text("utf-8")
+    lines = [line for line in data.splitlines() if line and not line.startswith("#")]
+    return {char: rank for rank, line in enumerate(lines) for char in line}
+
+
 @lru_cache(maxsize=1)
 def _common_han() -> frozenset[str]:
-    data = resources.files("crawler.text").joinpath("data/common_han.txt").read_text("utf-8")
-    lines = [line for line in data.splitlines() if not line.startswith("#")]
-    return frozenset("".join(lines))
+    return frozenset(char for char, rank in han_ranks().items() if rank < COMMON_RANKS)
 
 
 def han_commonness(text: str) -> tuple[float, int]:
@@ -145,6 +159,16 @@ def han_commonness(text: str) -> tuple[float, int]:
         return 0.0, 0
     common = _common_han()
     return sum(1 for ch in han if ch in common) / len(han), len(han)
+
+
+def han_log_frequency(text: str) -> float:
+    """Mean log-probability-like score of the Han characters in ``text`` by frequency rank
+    (higher is likelier); 0.0 when there are none."""
+    han = _HAN_RE.findall(text)
+    if not han:
+        return 0.0
+    ranks = han_ranks()
+    return -sum(math.log(ranks.get(ch, 20000) + 10) for ch in han) / len(han)
 
 
 def normalize_label(label: str) -> str | None:
@@ -284,6 +308,15 @@ def decode_bytes(
     match = from_bytes(body, cp_isolation=_GUESS_CODECS).best()
     if match is not None:
         codec = codecs.lookup(match.encoding).name
+        if codec.replace("-", "_") in _LATIN_NEIGHBOURS:
+            # Undeclared Western pages are cp1252 (the web's default); statistics on a
+            # few accented letters cannot tell it from its Central European neighbours.
+            western = _strict(body, "cp1252")
+            if western is not None and _plausible(western, "cp1252", body):
+                why = "guessed: Western (cp1252)"
+                if declared:
+                    why += f" (declared {declared} does not fit)"
+                return Decoded(western, "cp1252", why, declared)
         why = "guessed by charset-normalizer"
         if declared:
             why += f" (declared {declared} does not fit)"

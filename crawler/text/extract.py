@@ -44,6 +44,9 @@ _CN_DATE_RE = re.compile(
 )
 
 
+_ISO_DATE_RE = re.compile(r"\b(20\d{2}|19\d{2})-(\d{2})-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
+
+
 @dataclass(frozen=True)
 class Extracted:
     title: str
@@ -97,6 +100,60 @@ def _select(tree: etree._Element, spec: str | None) -> list[str]:
     return compile_selector(spec).texts(tree) if spec else []
 
 
+_TITLE_XPATHS = (
+    "//meta[@property='og:title']/@content",
+    "//meta[@name='twitter:title']/@content",
+    "//meta[@name='title']/@content",
+)
+_TITLE_SEPARATORS_RE = re.compile(r"\s+[-|_–—]\s+|\s*[|｜_]\s*")
+
+
+_SHORT_TEXT = 250
+
+
+def _trafilatura_text(tree: etree._Element, *, url: str | None, fast: bool) -> str:
+    import trafilatura
+
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        fast=fast,
+        with_metadata=False,
+        include_comments=False,
+        include_tables=True,
+        favor_precision=True,
+        deduplicate=False,
+    )
+    return getattr(document, "text", None) or ""
+
+
+def _generic_title(tree: etree._Element) -> str:
+    """The article's headline: its only ``<h1>`` (inside ``<article>`` or ``<main>`` when
+    there are several), else ``og:title`` and the like, else the longest part of
+    ``<title>`` split at the site-name separator."""
+    for scope in ("//article//h1", "//main//h1", "//h1"):
+        headings = [h for h in tree.xpath(scope) if _node_text(h)]
+        if len(headings) == 1:
+            return _node_text(headings[0])
+    declared = _first(tree, _TITLE_XPATHS)
+    if declared:
+        return declared
+    titles = tree.xpath("//title")
+    if titles:
+        parts = [p for p in _TITLE_SEPARATORS_RE.split(_node_text(titles[0])) if p.strip()]
+        return max(parts, key=len) if parts else ""
+    return ""
+
+
+def _node_text(node: etree._Element) -> str:
+    return " ".join(t.strip() for t in node.itertext() if t.strip())
+
+
+def _date_in_text(text: str) -> str | None:
+    match = _CN_DATE_RE.search(text) or _ISO_DATE_RE.search(text)
+    return normalize_date(match.group(0)) if match else None
+
+
 def _tidy(text: str) -> str:
     lines = [_SPACES_RE.sub(" ", line).strip() for line in text.splitlines()]
     return _BLANK_LINES_RE.sub("\n", "\n".join(line for line in lines if line)).strip()
@@ -111,8 +168,6 @@ def extract_article(
     date_selector: str | None = None,
 ) -> Extracted:
     """Extract from decoded ``html``. Selectors (CSS or XPath) override the generic result."""
-    import trafilatura
-
     try:
         tree = lxml.html.fromstring(html)
     except (etree.ParserError, ValueError):
@@ -125,24 +180,20 @@ def extract_article(
     meta_date = _first(tree, _DATE_XPATHS)
     declared_canonical = _first(tree, _CANONICAL_XPATHS)
 
-    document = None
-    if not (selected_title and selected_body):
-        document = trafilatura.bare_extraction(
-            tree,
-            url=url,
-            with_metadata=True,
-            include_comments=False,
-            include_tables=True,
-            favor_precision=True,
-            deduplicate=False,
-        )
-    title = selected_title[0] if selected_title else getattr(document, "title", None) or ""
-    text = "\n".join(selected_body) if selected_body else getattr(document, "text", None) or ""
-    published = (
-        normalize_date(selected_date[0] if selected_date else None)
-        or normalize_date(meta_date)
-        or normalize_date(getattr(document, "date", None))
+    title = selected_title[0] if selected_title else _generic_title(tree)
+    text = "\n".join(selected_body)
+    if not text:
+        # Metadata is read here, not by trafilatura: its metadata pass (with htmldate)
+        # costs more than the extraction itself.
+        text = _trafilatura_text(tree, url=url, fast=True)
+        if len(text) < _SHORT_TEXT:
+            # Odd layouts: let trafilatura compare with its fallback extractors.
+            text = _trafilatura_text(lxml.html.fromstring(html), url=url, fast=False) or text
+    published = normalize_date(selected_date[0] if selected_date else None) or normalize_date(
+        meta_date
     )
+    if published is None and text:
+        published = _date_in_text(text[:300] + "\n" + (title or ""))
 
     title = _tidy(title).replace("\n", " ")
     text = _tidy(text)

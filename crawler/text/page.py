@@ -12,12 +12,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from crawler.text.boilerplate import clean_text
 from crawler.text.encoding import decode_bytes
 from crawler.text.extract import extract_article
 from crawler.text.language import detect_language
+from crawler.text.mojibake import drop_replacement_characters, repair_mojibake
+from crawler.text.pinyin import repair_pinyin
 from crawler.text.urls import canonical_url
 
-__all__ = ["Page", "charset_from_content_type", "process_page"]
+__all__ = ["Page", "charset_from_content_type", "process_page", "repair_text"]
 
 _CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.IGNORECASE)
 
@@ -51,6 +54,39 @@ def _same_site(a: str, b: str) -> bool:
     return bool(host_a) and host_a == host_b
 
 
+def _add(record: dict[str, Any], key: str, counts: dict[str, int]) -> None:
+    counts = {k: v for k, v in counts.items() if v}
+    if counts:
+        merged = record.setdefault(key, {})
+        for kind, count in counts.items():
+            merged[kind] = merged.get(kind, 0) + count
+
+
+def repair_text(text: str, repairs: dict[str, Any], *, clean: bool) -> str:
+    """Repair decoded ``text`` (mojibake per paragraph, pinyin annotations and corrupted
+    spans, replacement characters; with ``clean`` also comments, disclaimers, footers,
+    placeholders and repeated paragraphs), adding what was done to ``repairs``."""
+    mojibake = repair_mojibake(text)
+    _add(repairs, "mojibake", mojibake.fixed)
+    pinyin = repair_pinyin(mojibake.text)
+    _add(
+        repairs,
+        "pinyin",
+        {
+            "annotations_removed": pinyin.annotations_removed,
+            "spans_reconstructed": pinyin.spans_reconstructed,
+            "spans_left": pinyin.spans_left,
+        },
+    )
+    text, dropped = drop_replacement_characters(pinyin.text)
+    _add(repairs, "replacement_characters", {"dropped": dropped})
+    if clean:
+        cleaned = clean_text(text)
+        _add(repairs, "boilerplate", cleaned.removed)
+        text = cleaned.text
+    return text
+
+
 def process_page(
     body: bytes,
     *,
@@ -78,7 +114,6 @@ def process_page(
         declared = urljoin(url, extracted.declared_canonical)
         if _same_site(declared, url):
             canonical = canonical_url(declared)
-    lang = detect_language(f"{extracted.title}\n{extracted.text}", hint=language)
     repairs: dict[str, Any] = {
         "encoding": {
             "codec": decoded.encoding,
@@ -87,12 +122,15 @@ def process_page(
         },
     }
     if decoded.replaced:
-        repairs["replacement_characters"] = decoded.replaced
+        repairs["undecodable_bytes"] = decoded.replaced
+    title = repair_text(extracted.title, repairs, clean=False).replace("\n", " ")
+    text = repair_text(extracted.text, repairs, clean=True)
+    lang = detect_language(f"{title}\n{text}", hint=language)
     return Page(
         url=url,
         canonical_url=canonical,
-        title=extracted.title,
-        text=extracted.text,
+        title=title,
+        text=text,
         lang=lang,
         encoding=decoded.encoding,
         published_at=extracted.published_at,

@@ -1,0 +1,105 @@
+"""Remove what the reader did not come for from an article's text.
+
+Reader comments (a ``… 發表評論於`` header onwards, ``登錄後才可評論``), platform disclaimers
+(``特別聲明：以上內容…網易號…``, ``Notice: The content above…``, ``本文來自投稿，不代表…立場``),
+reward and share footers (``微信扫一扫``, ``支付宝扫一扫``, ``分享到``), page furniture
+(``打印``, ``被閱讀次數``, ``浏览量:7``), image placeholders (``![]()``, ``[图片]``), and
+paragraphs repeated verbatim (kept once). The article's own content stays, its reference
+list included. The lists of phrases are written by hand: they are what portals print, and
+no library carries them. I/O-free.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+__all__ = ["CleanResult", "clean_text"]
+
+# A line that starts the comment section: everything from it on is comments.
+_COMMENTS_START_RE = re.compile(
+    r"(發表評論於|发表评论于|發表評論|网友评论|網友評論|精彩评论|精彩評論|全部评论|全部評論"
+    r"|热门评论|熱門評論|最新评论|最新評論|评论区|評論區|^\s*评论\s*[（(]?\d*[)）]?\s*$"
+    r"|^\s*評論\s*[（(]?\d*[)）]?\s*$|^\s*comments?\s*\(?\d*\)?\s*$)",
+    re.IGNORECASE,
+)
+_COMMENT_LINE_RE = re.compile(r"^\S{1,40}\s*(發表評論於|发表评论于)")
+_DISCLAIMER_RE = re.compile(
+    r"(特別聲明|特别声明|免責聲明|免责声明).{0,40}(以上|本文|內容|内容|平台|網易號|网易号|僅代表|仅代表)"
+    r"|^notice:\s*the content above"
+    r"|本文.{0,6}(來自投稿|来自投稿|不代表|僅代表|仅代表)"
+    r"|不代表本(站|平台|網|网|刊|報|报|號|号)(立場|立场|觀點|观点)"
+    r"|(如若轉載|如若转载|轉載請注明|转载请注明|未經授權|未经授权).{0,30}"
+    r"|^(來源|来源|責任編輯|责任编辑|編輯|编辑)[:：]\s*\S{0,20}$"
+    r"|^(登錄後才可評論|登录后才可评论|登錄後發表評論|登录后发表评论)",
+    re.IGNORECASE,
+)
+_FURNITURE_RE = re.compile(
+    r"^(微信扫一扫|微信掃一掃|支付宝扫一扫|支付寶掃一掃|扫一扫|掃一掃|分享到|分享至|打印|列印"
+    r"|收藏|点赞|點讚|打赏|打賞|关注我们|關注我們|点击关注|點擊關注|返回顶部|返回頂部|举报|舉報"
+    r"|share( on| this)?|print|tweet|email this)\b.{0,30}$"
+    r"|被閱讀次數|被阅读次数|阅读量\s*[:：]?\s*\d*|閱讀量\s*[:：]?\s*\d*|浏览量\s*[:：]?\s*\d+"
+    r"|瀏覽量\s*[:：]?\s*\d+|^更新时间\s*[:：]|^更新時間\s*[:：]",
+    re.IGNORECASE,
+)
+_IMAGE_RE = re.compile(
+    r"^\s*(!\[[^\]]*\]\([^)]*\)\s*)+$|^\s*\[(图片|圖片|image|img)\]\s*$"
+    r"|^\s*(图片|圖片)(来源|來源)?\s*[:：]?.{0,20}$",
+    re.IGNORECASE,
+)
+_MIN_REPEATED = 8
+
+
+@dataclass
+class CleanResult:
+    text: str
+    removed: dict[str, int] = field(default_factory=dict)
+
+
+def _count(removed: dict[str, int], kind: str) -> None:
+    removed[kind] = removed.get(kind, 0) + 1
+
+
+def _comments_start(lines: list[str]) -> int | None:
+    """Index of the first comment line. A section heading (评论区, 全部评论) counts in the
+    second half of the text only, so an article that discusses comments keeps its body;
+    ``<user> 發表評論於`` headers count after the third paragraph when there are two."""
+    headers = [i for i, line in enumerate(lines) if _COMMENT_LINE_RE.search(line) and i >= 3]
+    if len(headers) >= 2:
+        return headers[0]
+    half = len(lines) // 2
+    for index in range(half, len(lines)):
+        if _COMMENTS_START_RE.search(lines[index]):
+            return index
+    return None
+
+
+def clean_text(text: str) -> CleanResult:
+    """Drop comments, disclaimers, footers, placeholders and repeated paragraphs."""
+    result = CleanResult("")
+    lines = [line.strip() for line in text.split("\n")]
+    lines = [line for line in lines if line]
+    start = _comments_start(lines)
+    if start is not None:
+        result.removed["comments"] = len(lines) - start
+        lines = lines[:start]
+    kept: list[str] = []
+    seen: Counter[str] = Counter()
+    for line in lines:
+        if _IMAGE_RE.search(line):
+            _count(result.removed, "image_placeholders")
+            continue
+        if _DISCLAIMER_RE.search(line) and len(line) < 400:
+            _count(result.removed, "disclaimers")
+            continue
+        if _FURNITURE_RE.search(line) and len(line) < 60:
+            _count(result.removed, "share_and_page_furniture")
+            continue
+        if len(line) >= _MIN_REPEATED and seen[line]:
+            _count(result.removed, "repeated_paragraphs")
+            continue
+        seen[line] += 1
+        kept.append(line)
+    result.text = "\n".join(kept)
+    return result
