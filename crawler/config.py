@@ -148,6 +148,7 @@ class SourceConfig(_Strict):
     language: str | None = None
     encoding: str | None = None
     selectors: SelectorsConfig = SelectorsConfig()
+    host_aliases: dict[str, str] = {}
     enabled: bool = True
 
     @field_validator("name")
@@ -189,6 +190,19 @@ class SourceConfig(_Strict):
                     f'expected a crontab expression such as "*/15 * * * *", got {value!r} ({exc})'
                 ) from None
         return value
+
+    @field_validator("host_aliases")
+    @classmethod
+    def _hosts_ok(cls, value: dict[str, str]) -> dict[str, str]:
+        host = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+        for alias, target in value.items():
+            for name in (alias, target):
+                if not host.match(name):
+                    raise ValueError(
+                        f"expected lower-case host names such as "
+                        f'"m.example.com" = "www.example.com", got {name!r}'
+                    )
+        return {k.lower(): v.lower() for k, v in value.items()}
 
     @field_validator("encoding")
     @classmethod

@@ -1,8 +1,9 @@
 """Extensions.
 
-- :class:`CrawlRunRecorder`: when a spider closes, writes one ``crawl_runs`` row for its
-  source (start, end, requests, new articles, unchanged, errors, key Scrapy stats), under
-  the ``NEWSWATCH_RUN_ID`` of the pass (a fresh id when unset).
+- :class:`CrawlRunRecorder`: counts pipeline failures as errors and, when a spider
+  closes, writes one ``crawl_runs`` row for its source (start, end, requests, new
+  articles, unchanged, errors, key Scrapy stats), under the ``NEWSWATCH_RUN_ID`` of the
+  pass (a fresh id when unset).
 """
 
 from __future__ import annotations
@@ -72,7 +73,13 @@ class CrawlRunRecorder:
         run_id = crawler.settings.get("NEWSWATCH_RUN_ID") or uuid.uuid4().hex[:12]
         extension = cls(archive_for(crawler), crawler.stats, run_id)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(extension.item_error, signal=signals.item_error)
         return extension
+
+    def item_error(self, item: Any, response: Any, spider: Spider, failure: Any) -> None:
+        """A pipeline failed on an article: counted, so it shows in the run's errors."""
+        self.stats.inc_value("newswatch/errors")
+        self.stats.inc_value("newswatch/errors/pipeline")
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.stats.get_stats()

@@ -25,5 +25,10 @@ class ArticleItem(scrapy.Item):
     encoding = scrapy.Field()
     published_at = scrapy.Field()
     repairs = scrapy.Field()
+    # set by the dedup pipeline
+    fingerprint = scrapy.Field()
+    signature = scrapy.Field()
     # set by the archive pipeline
     article_id = scrapy.Field()
+    story_id = scrapy.Field()
+    new_story = scrapy.Field()

@@ -25,7 +25,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 
-from crawler.resources import archive_for
+from crawler.resources import archive_for, config_for
 from crawler.text.urls import canonical_url
 from storage import Archive
 
@@ -46,18 +46,23 @@ class AlreadyArchived(IgnoreRequest):
 
 
 class KnownArticleMiddleware:
-    def __init__(self, archive: Archive, stats) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, archive: Archive, stats, host_aliases=None) -> None:  # type: ignore[no-untyped-def]
         self.archive = archive
         self.stats = stats
+        # per source: its mobile hosts and their desktop twins
+        self.host_aliases: dict[str, dict[str, str]] = host_aliases or {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> KnownArticleMiddleware:
-        return cls(archive_for(crawler), crawler.stats)
+        config = config_for(crawler)
+        aliases = {s.name: s.host_aliases for s in config.sources if s.host_aliases}
+        return cls(archive_for(crawler), crawler.stats, aliases)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if request.meta.get("newswatch_kind") != "article" or request.meta.get("redirect_times"):
             return
-        if self.archive.is_known_url(canonical_url(request.url)):
+        hosts = self.host_aliases.get(request.meta.get("newswatch_source", ""))
+        if self.archive.is_known_url(canonical_url(request.url, host_aliases=hosts)):
             self.stats.inc_value("newswatch/articles_known")
             raise AlreadyArchived(f"already archived: {request.url}")
 

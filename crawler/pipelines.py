@@ -2,10 +2,12 @@
 
 - :class:`PagePipeline` (100): the page pipeline of :mod:`crawler.text.page` (decode,
   extract, language) with the source's overrides; a page with no text is dropped and counted.
+- :class:`DedupPipeline` (400): the content fingerprint and MinHash signature.
 - :class:`ArchivePipeline` (500): stores the article in the archive (one transaction per
-  article, with its search entry and aliases); counts new articles and duplicates.
+  article, with its search entry, aliases and story); counts new articles, new and joined
+  stories, revisions and duplicates.
 
-Slots 200–400 are for text repair and deduplication, 800 for alerts.
+Slots 200–300 are free (repair and language run inside the page pipeline), 800 is alerts.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from scrapy.exceptions import DropItem
 from crawler.config import Config
 from crawler.items import ArticleItem
 from crawler.resources import archive_for, config_for
+from crawler.text.dedup import content_fingerprint, signature
 from crawler.text.page import process_page
 from crawler.text.urls import canonical_url
 from storage import Archive
 
-__all__ = ["ArchivePipeline", "PagePipeline"]
+__all__ = ["ArchivePipeline", "DedupPipeline", "PagePipeline"]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -48,6 +51,7 @@ class PagePipeline:
             title_selector=source.selectors.title,
             body_selector=source.selectors.body,
             date_selector=source.selectors.date,
+            host_aliases=source.host_aliases,
         )
         if not page.text.strip():
             self.stats.inc_value("newswatch/articles_empty")
@@ -64,19 +68,30 @@ class PagePipeline:
         return item
 
 
+class DedupPipeline:
+    """The content fingerprint and MinHash signature the archive files stories by."""
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        item["fingerprint"] = content_fingerprint(item["text"] or item["title"])
+        item["signature"] = signature(item["text"] or item["title"])
+        return item
+
+
 class ArchivePipeline:
-    def __init__(self, archive: Archive, stats: Any) -> None:
+    def __init__(self, archive: Archive, stats: Any, config: Config) -> None:
         self.archive = archive
         self.stats = stats
+        self.config = config
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
-        return cls(archive_for(crawler), crawler.stats)
+        return cls(archive_for(crawler), crawler.stats, config_for(crawler))
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         urls = [item["url"], *(item.get("redirect_urls") or [])]
-        aliases = sorted({canonical_url(u) for u in urls})
-        article_id, created = self.archive.add_article(
+        hosts = self.config.source(item["source"]).host_aliases
+        aliases = sorted({canonical_url(u, host_aliases=hosts) for u in urls})
+        stored = self.archive.add_article(
             {
                 "url": item["url"],
                 "canonical_url": item["canonical_url"],
@@ -91,11 +106,20 @@ class ArchivePipeline:
                 "repairs": item["repairs"],
                 "content_type": item.get("content_type"),
                 "aliases": aliases,
+                "fingerprint": item.get("fingerprint"),
+                "signature": item.get("signature"),
             }
         )
-        item["article_id"] = article_id
-        if created:
+        item["article_id"] = stored.id
+        item["story_id"] = stored.story_id
+        item["new_story"] = stored.new_story
+        if stored.created:
             self.stats.inc_value("newswatch/articles_new")
+            self.stats.inc_value(
+                "newswatch/stories_new" if stored.new_story else "newswatch/stories_joined"
+            )
+        elif stored.revised:
+            self.stats.inc_value("newswatch/articles_revised")
         else:
             self.stats.inc_value("newswatch/articles_duplicate")
         return item

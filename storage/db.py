@@ -14,14 +14,22 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import sqlite_utils
 
+from crawler.text.dedup import (
+    STORY_THRESHOLD,
+    band_keys,
+    content_fingerprint,
+    signature,
+    similarity,
+)
 from storage.migrations import migrate
 from storage.search import fts_query, index_text
 
-__all__ = ["Archive", "FetchState", "compress_html", "decompress_html", "utc_now"]
+__all__ = ["Archive", "FetchState", "Stored", "compress_html", "decompress_html", "utc_now"]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -38,6 +46,16 @@ def compress_html(body: bytes) -> bytes:
 
 def decompress_html(blob: bytes) -> bytes:
     return zlib.decompress(blob)
+
+
+class Stored(NamedTuple):
+    """What :meth:`Archive.add_article` did."""
+
+    id: int
+    created: bool
+    story_id: int
+    new_story: bool
+    revised: bool
 
 
 @dataclass(frozen=True)
@@ -101,45 +119,162 @@ class Archive:
             [url, article_id, utc_now()],
         )
 
-    def add_article(self, article: Mapping[str, Any]) -> tuple[int, bool]:
-        """Store ``article`` (keys: url, canonical_url, source, title, text, html (raw
-        bytes), lang, published_at, encoding, repairs, content_type, aliases) with its
-        search index entry, in one transaction. Returns ``(id, created)``; an article whose
-        canonical URL is already stored is not stored again, its other URLs become
-        aliases."""
+    def add_article(self, article: Mapping[str, Any]) -> Stored:
+        """Store ``article`` with its search entry, aliases and story, in one transaction.
+
+        Keys: url, canonical_url, source, title, text, html (raw bytes), lang, published_at,
+        fetched_at, encoding, repairs, content_type, aliases, and for stories fingerprint
+        and signature (:mod:`crawler.text.dedup`; computed here when absent).
+
+        An article whose canonical URL is stored already is not stored again: its other
+        URLs become aliases, and a changed text becomes a new revision of the same row and
+        story. A new article joins the story of an article with the same fingerprint, else
+        of a near-duplicate found through the LSH bands, else starts a story of its own.
+        """
+        text = article.get("text") or ""
+        title = article.get("title") or ""
+        fingerprint = article.get("fingerprint") or content_fingerprint(text or title)
+        values = article["signature"] if "signature" in article else signature(text or title)
         aliases = [a for a in article.get("aliases") or () if a != article["canonical_url"]]
-        existing = self.article_id(article["canonical_url"])
-        if existing is not None:
-            with self.db.atomic():
-                for alias in aliases:
-                    self.add_alias(alias, existing)
-            return existing, False
-        row = {
-            "url": article["url"],
-            "canonical_url": article["canonical_url"],
-            "source": article["source"],
-            "title": article.get("title") or "",
-            "text": article.get("text") or "",
-            "html": compress_html(article["html"]) if article.get("html") else None,
-            "lang": article.get("lang"),
-            "published_at": article.get("published_at"),
-            "fetched_at": article.get("fetched_at") or utc_now(),
-            "encoding": article.get("encoding"),
-            "repairs": json.dumps(article.get("repairs") or {}, ensure_ascii=False),
-            "content_type": article.get("content_type"),
-        }
         with self.db.atomic():
+            existing = self.db.execute(
+                "SELECT id, story_id, fingerprint FROM articles WHERE canonical_url = ?",
+                [article["canonical_url"]],
+            ).fetchone()
+            if existing is not None:
+                article_id, story_id, stored_fingerprint = existing
+                for alias in aliases:
+                    self.add_alias(alias, article_id)
+                revised = stored_fingerprint is not None and stored_fingerprint != fingerprint
+                if revised:
+                    self._revise(article_id, article, fingerprint)
+                return Stored(article_id, False, story_id, False, revised)
+            story_id = self._find_story(fingerprint, values)
+            row = {
+                "url": article["url"],
+                "canonical_url": article["canonical_url"],
+                "source": article["source"],
+                "title": title,
+                "text": text,
+                "html": compress_html(article["html"]) if article.get("html") else None,
+                "lang": article.get("lang"),
+                "published_at": article.get("published_at"),
+                "fetched_at": article.get("fetched_at") or utc_now(),
+                "encoding": article.get("encoding"),
+                "repairs": json.dumps(article.get("repairs") or {}, ensure_ascii=False),
+                "content_type": article.get("content_type"),
+                "fingerprint": fingerprint,
+                "story_id": story_id,
+            }
             article_id = int(self.db["articles"].insert(row).last_pk)  # type: ignore[arg-type]
-            self.db.execute(
-                "UPDATE articles SET story_id = ? WHERE id = ?", [article_id, article_id]
-            )
+            new_story = story_id is None
+            if new_story:
+                story_id = article_id
+                self.db.execute(
+                    "UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id]
+                )
+                self.db["stories"].insert(
+                    {
+                        "id": story_id,
+                        "first_seen": row["fetched_at"],
+                        "first_source": row["source"],
+                        "first_url": row["url"],
+                        "title": title,
+                        "article_count": 1,
+                        "sources": json.dumps([row["source"]], ensure_ascii=False),
+                        "signature": None if values is None else values.tobytes(),
+                    }
+                )
+            else:
+                self._join_story(story_id, row["source"])
+            if values is not None:
+                self.db.conn.executemany(
+                    "INSERT OR IGNORE INTO story_bands (key, story_id) VALUES (?, ?)",
+                    [(key, story_id) for key in band_keys(values)],
+                )
             self.db.execute(
                 "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
-                [article_id, index_text(row["title"]), index_text(row["text"])],
+                [article_id, index_text(title), index_text(text)],
             )
             for alias in aliases:
                 self.add_alias(alias, article_id)
-        return article_id, True
+        return Stored(article_id, True, story_id, new_story, False)
+
+    def _find_story(self, fingerprint: str, values: np.ndarray | None) -> int | None:
+        row = self.db.execute(
+            "SELECT story_id FROM articles WHERE fingerprint = ? LIMIT 1", [fingerprint]
+        ).fetchone()
+        if row is not None:
+            return int(row[0])
+        if values is None:
+            return None
+        keys = band_keys(values)
+        placeholders = ",".join("?" * len(keys))
+        candidates = self.db.execute(
+            "SELECT b.story_id, s.signature FROM story_bands b "
+            "JOIN stories s ON s.id = b.story_id "
+            f"WHERE b.key IN ({placeholders}) GROUP BY b.story_id ORDER BY count(*) DESC LIMIT 8",
+            keys,
+        ).fetchall()
+        best: tuple[float, int] | None = None
+        for story_id, blob in candidates:
+            if blob is None:
+                continue
+            score = similarity(values, np.frombuffer(blob, np.uint64))
+            if score >= STORY_THRESHOLD and (best is None or score > best[0]):
+                best = (score, int(story_id))
+        return None if best is None else best[1]
+
+    def _join_story(self, story_id: int, source: str) -> None:
+        row = self.db.execute("SELECT sources FROM stories WHERE id = ?", [story_id]).fetchone()
+        sources = json.loads(row[0]) if row and row[0] else []
+        if source not in sources:
+            sources.append(source)
+        self.db.execute(
+            "UPDATE stories SET article_count = article_count + 1, sources = ? WHERE id = ?",
+            [json.dumps(sources, ensure_ascii=False), story_id],
+        )
+
+    def _revise(self, article_id: int, article: Mapping[str, Any], fingerprint: str) -> None:
+        old = self.db.execute(
+            "SELECT revision, title, text, fingerprint, fetched_at FROM articles WHERE id = ?",
+            [article_id],
+        ).fetchone()
+        revision, old_title, old_text, old_fingerprint, old_fetched = old
+        self.db["article_revisions"].insert(
+            {
+                "article_id": article_id,
+                "revision": revision,
+                "title": old_title,
+                "text": old_text,
+                "fingerprint": old_fingerprint,
+                "fetched_at": old_fetched,
+            }
+        )
+        self.db.execute(
+            "INSERT INTO articles_fts (articles_fts, rowid, title, text) "
+            "VALUES ('delete', ?, ?, ?)",
+            [article_id, index_text(old_title), index_text(old_text)],
+        )
+        title, text = article.get("title") or "", article.get("text") or ""
+        self.db.execute(
+            "UPDATE articles SET title = ?, text = ?, html = ?, fingerprint = ?, "
+            "revision = ?, fetched_at = ?, repairs = ? WHERE id = ?",
+            [
+                title,
+                text,
+                compress_html(article["html"]) if article.get("html") else None,
+                fingerprint,
+                revision + 1,
+                article.get("fetched_at") or utc_now(),
+                json.dumps(article.get("repairs") or {}, ensure_ascii=False),
+                article_id,
+            ],
+        )
+        self.db.execute(
+            "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
+            [article_id, index_text(title), index_text(text)],
+        )
 
     def count_articles(self, source: str | None = None) -> int:
         if source is None:

@@ -6,6 +6,7 @@ Add a migration by appending a function to ``MIGRATIONS``; never edit one that s
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -96,7 +97,73 @@ def m002_full_text_search(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_core_tables, m002_full_text_search]
+def m003_stories(db: sqlite_utils.Database) -> None:
+    """Stories (one per event, however many outlets), content fingerprints, revisions and
+    the persisted LSH bands that find a story's syndicated copies."""
+    from crawler.text.dedup import band_keys, content_fingerprint, signature
+
+    db["articles"].add_column("fingerprint", str)
+    db["articles"].add_column("revision", int, not_null_default=1)
+    db["articles"].create_index(["fingerprint"])
+    db["stories"].create(
+        {
+            "id": int,
+            "first_seen": str,
+            "first_source": str,
+            "first_url": str,
+            "title": str,
+            "article_count": int,
+            "sources": str,
+            "signature": bytes,
+        },
+        pk="id",
+    )
+    db.execute(
+        "CREATE TABLE story_bands (key INTEGER NOT NULL, story_id INTEGER NOT NULL, "
+        "PRIMARY KEY (key, story_id)) WITHOUT ROWID"
+    )
+    db["article_revisions"].create(
+        {
+            "article_id": int,
+            "revision": int,
+            "title": str,
+            "text": str,
+            "fingerprint": str,
+            "fetched_at": str,
+        },
+        pk=("article_id", "revision"),
+    )
+    # Articles stored before stories existed: each becomes its own story.
+    rows = db.execute(
+        "SELECT id, source, url, title, text, fetched_at FROM articles ORDER BY id"
+    ).fetchall()
+    for article_id, source, url, title, text, fetched_at in rows:
+        values = signature(text or title or "")
+        db.execute(
+            "UPDATE articles SET fingerprint = ?, story_id = ? WHERE id = ?",
+            [content_fingerprint(text or title or ""), article_id, article_id],
+        )
+        db.execute(
+            "INSERT INTO stories (id, first_seen, first_source, first_url, title, article_count, "
+            "sources, signature) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+            [
+                article_id,
+                fetched_at,
+                source,
+                url,
+                title,
+                json.dumps([source]),
+                None if values is None else values.tobytes(),
+            ],
+        )
+        if values is not None:
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO story_bands (key, story_id) VALUES (?, ?)",
+                [(key, article_id) for key in band_keys(values)],
+            )
+
+
+MIGRATIONS: list[Migration] = [m001_core_tables, m002_full_text_search, m003_stories]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -180,3 +181,49 @@ def test_unknown_source_exits_2(portal: PortalServer, tmp_path: Path, write_conf
     result = run_cli("--config", str(config), "crawl", "--source", "nope")
     assert result.returncode == 2
     assert "nope" in result.stderr
+
+
+def test_seeds_served_with_wrong_and_missing_declarations(tmp_path: Path, write_config) -> None:  # type: ignore[no-untyped-def]
+    from crawler.demo.portal import DemoArticle
+    from tests.conftest import read_seed
+
+    served = [
+        ("000", "gbk", "wrong-header", "zh-Hant"),
+        ("001", "utf-8", "wrong-meta", "zh-Hans"),
+        ("002", "big5", "none", "zh-Hant"),
+        ("003", "gbk", "none", "zh-Hans"),
+        ("004", "utf-8", "wrong-header", "zh-Hant"),
+    ]
+    articles = []
+    for seed, charset, declare, lang in served:
+        lines = read_seed(seed).splitlines()
+        paragraphs = tuple(line for line in lines[1:] if line.strip())
+        if charset == "big5":  # Big5 lacks a few characters; portals write them as entities
+            paragraphs = tuple(p.encode("big5", "ignore").decode("big5") for p in paragraphs)
+        articles.append(
+            DemoArticle(
+                slug=f"seed-{seed}",
+                section="seeds",
+                lang=lang,
+                charset=charset,
+                declare=declare,
+                date="2025-05-20T08:00:00Z",
+                title=lines[0][:60],
+                paragraphs=paragraphs,
+            )
+        )
+    db = tmp_path / "archive.db"
+    with PortalServer(0, articles=articles) as seeds_portal:
+        config = write_config(portal_config(seeds_portal.base, db))
+        crawl(config, "--source", "portal-sitemap")
+    stored = {r["url"].rsplit("/", 1)[-1]: r for r in rows(db, "SELECT * FROM articles")}
+    assert len(stored) == len(served)
+    for seed, _, _, lang in served:
+        row = stored[f"seed-{seed}.html"]
+        assert row["lang"] == lang, seed
+        text = row["text"]
+        assert not re.search(r"[?(][a-zāáǎàēéěèīíǐìōóǒòūúǔù]{1,6}\)", text), seed
+        assert "發表評論於" not in text and "網易號" not in text and "微信扫一扫" not in text
+    assert "當地市場" in stored["seed-000.html"]["text"]
+    assert "因為馬來" in stored["seed-004.html"]["text"]
+    assert "昇騰" in stored["seed-004.html"]["text"]

@@ -45,9 +45,10 @@ def test_migrations_recorded_once(tmp_path: Path) -> None:
 
 
 def test_article_stored_once_with_story_id(archive: Archive) -> None:
-    first, created = archive.add_article(article(1))
-    again, created_again = archive.add_article(article(1, url="http://x.test/1?utm_source=a"))
-    assert created and not created_again and first == again
+    stored = archive.add_article(article(1))
+    again = archive.add_article(article(1, url="http://x.test/1?utm_source=a"))
+    assert stored.created and not again.created and stored.id == again.id
+    first = stored.id
     assert archive.count_articles() == 1
     row = archive.db["articles"].get(first)
     assert row["story_id"] == first
@@ -67,7 +68,7 @@ def test_canonical_url_is_unique_in_sql(archive: Archive) -> None:
 
 
 def test_aliases_make_urls_known(archive: Archive) -> None:
-    article_id, _ = archive.add_article(article(2, aliases=["http://x.test/old-2"]))
+    archive.add_article(article(2, aliases=["http://x.test/old-2"]))
     assert archive.is_known_url("http://x.test/2")
     assert archive.is_known_url("http://x.test/old-2")
     assert not archive.is_known_url("http://x.test/3")

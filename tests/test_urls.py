@@ -31,3 +31,24 @@ def test_canonical_url(url: str, expected: str) -> None:
 def test_idempotent() -> None:
     url = "https://example.com/a%20b/c.html?x=1&utm_campaign=z"
     assert canonical_url(canonical_url(url)) == canonical_url(url)
+
+
+def test_mobile_hosts_map_to_desktop() -> None:
+    aliases = {"m.163.com": "www.163.com", "3g.163.com": "www.163.com"}
+    assert canonical_url("https://m.163.com/dy/article/ABC.html?spm=x", host_aliases=aliases) == (
+        "https://www.163.com/dy/article/ABC.html"
+    )
+    assert canonical_url("https://news.163.com/a.html", host_aliases=aliases) == (
+        "https://news.163.com/a.html"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "site"),
+    [("https://news.163.com/a", "163.com"), ("http://m.sina.com.cn/x", "sina.com.cn"),
+     ("http://127.0.0.1:8765/a", "127.0.0.1"), ("https://example.org/", "example.org")],
+)
+def test_site_of(url: str, site: str) -> None:
+    from crawler.text.urls import site_of
+
+    assert site_of(url) == site

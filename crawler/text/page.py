@@ -8,9 +8,10 @@ in a ``repairs`` record. It does no I/O, so it is tested without a crawl.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from crawler.text.boilerplate import clean_text
 from crawler.text.encoding import decode_bytes
@@ -18,7 +19,7 @@ from crawler.text.extract import extract_article
 from crawler.text.language import detect_language
 from crawler.text.mojibake import drop_replacement_characters, repair_mojibake
 from crawler.text.pinyin import repair_pinyin
-from crawler.text.urls import canonical_url
+from crawler.text.urls import canonical_url, site_of
 
 __all__ = ["Page", "charset_from_content_type", "process_page", "repair_text"]
 
@@ -46,12 +47,6 @@ class Page:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _same_site(a: str, b: str) -> bool:
-    host_a = (urlsplit(a).hostname or "").removeprefix("www.")
-    host_b = (urlsplit(b).hostname or "").removeprefix("www.")
-    return bool(host_a) and host_a == host_b
 
 
 def _add(record: dict[str, Any], key: str, counts: dict[str, int]) -> None:
@@ -97,8 +92,11 @@ def process_page(
     title_selector: str | None = None,
     body_selector: str | None = None,
     date_selector: str | None = None,
+    host_aliases: Mapping[str, str] | None = None,
 ) -> Page:
-    """Run the page pipeline on raw ``body`` bytes as served at ``url``."""
+    """Run the page pipeline on raw ``body`` bytes as served at ``url``. The canonical URL
+    is the page's own ``rel=canonical``/``og:url`` when it points to the same site (a
+    mobile page naming its desktop twin), else ``url``, canonicalised."""
     decoded = decode_bytes(
         body, http_charset=charset_from_content_type(content_type), override=encoding
     )
@@ -109,11 +107,11 @@ def process_page(
         body_selector=body_selector,
         date_selector=date_selector,
     )
-    canonical = canonical_url(url) if url else None
+    canonical = canonical_url(url, host_aliases=host_aliases) if url else None
     if url and extracted.declared_canonical:
         declared = urljoin(url, extracted.declared_canonical)
-        if _same_site(declared, url):
-            canonical = canonical_url(declared)
+        if declared.startswith(("http://", "https://")) and site_of(declared) == site_of(url):
+            canonical = canonical_url(declared, host_aliases=host_aliases)
     repairs: dict[str, Any] = {
         "encoding": {
             "codec": decoded.encoding,

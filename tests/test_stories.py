@@ -1,0 +1,166 @@
+"""Duplicates and stories: one article once, one story once."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bench.labelled_stories import evaluate_archive, labelled_items
+from crawler.demo.portal import DemoArticle, PortalServer, load_articles
+from crawler.text.dedup import content_fingerprint, normalize_for_matching, signature
+from storage import Archive
+from tests.conftest import portal_config, run_cli
+
+
+def test_fingerprint_ignores_width_case_punctuation_and_script() -> None:
+    a = "美国商务部宣布：对英伟达Ｈ２０芯片实施出口管制。"
+    b = "美國商務部宣布,對英偉達h20晶片實施出口管制"
+    assert normalize_for_matching(a).replace("晶", "芯") == normalize_for_matching(b).replace(
+        "晶", "芯"
+    )
+    assert content_fingerprint("同一篇文章。") == content_fingerprint("同一篇文章")
+
+
+def test_short_texts_are_matched_exactly_only() -> None:
+    assert signature("短文") is None
+    assert signature("这是一段足够长的文字，" * 10) is not None
+
+
+def test_labelled_set_precision_and_recall() -> None:
+    precision, recall, stories = evaluate_archive(labelled_items())
+    assert precision == 1.0 and recall == 1.0
+    assert stories == len({item.story for item in labelled_items()})
+
+
+def article(n: int, text: str, **extra: object) -> dict[str, object]:
+    return {
+        "url": f"http://p{n}.test/a",
+        "canonical_url": f"http://p{n}.test/a",
+        "source": f"portal-{n}",
+        "title": f"t{n}",
+        "text": text,
+        **extra,
+    }
+
+
+def test_story_counts_sources_and_revisions(archive: Archive) -> None:
+    body = "\n".join(load_articles()[0].paragraphs)
+    first = archive.add_article(article(1, body))
+    copy = archive.add_article(article(2, "（来源：某网）\n" + body + "\n责任编辑：李四"))
+    assert first.new_story and not copy.new_story and copy.story_id == first.story_id
+    story = archive.db["stories"].get(first.story_id)
+    assert story["article_count"] == 2 and story["first_source"] == "portal-1"
+    assert story["sources"] == '["portal-1", "portal-2"]'
+    edited = archive.add_article(article(1, body + "\n更正：第二段数字有误，已修改。"))
+    assert edited.revised and not edited.created and edited.story_id == first.story_id
+    row = archive.db["articles"].get(first.id)
+    assert row["revision"] == 2 and "更正" in row["text"]
+    assert archive.db["article_revisions"].count == 1
+    assert archive.db["stories"].get(first.story_id)["article_count"] == 2
+    assert [r["title"] for r in archive.search("更正")] == ["t1"]
+
+
+def test_different_articles_on_one_topic_stay_apart(archive: Archive) -> None:
+    stories = {
+        archive.add_article(article(n, "\n".join(a.paragraphs))).story_id
+        for n, a in enumerate(load_articles())
+    }
+    assert len(stories) == len(load_articles())
+
+
+def syndicated(
+    original: DemoArticle,
+    *,
+    slug: str,
+    title: str,
+    head: str,
+    tail: str,
+    convert: str | None = None,
+) -> DemoArticle:
+    paragraphs = (head, *original.paragraphs, tail)
+    lang = original.lang
+    if convert:
+        from opencc import OpenCC
+
+        converter = OpenCC(convert)
+        paragraphs = tuple(converter.convert(p) for p in paragraphs)
+        title = converter.convert(title)
+        lang = "zh-Hant" if convert == "s2t" else "zh-Hans"
+    return DemoArticle(
+        slug=slug,
+        section="reprint",
+        lang=lang,
+        charset="utf-8",
+        declare="meta",
+        date=original.date,
+        title=title,
+        paragraphs=paragraphs,
+    )
+
+
+@pytest.mark.slow
+def test_copies_on_other_portals_join_the_original_story_across_restarts(
+    tmp_path: Path,
+    write_config,  # type: ignore[no-untyped-def]
+) -> None:
+    originals = [a for a in load_articles() if a.lang == "zh-Hans"][:3] + [
+        a for a in load_articles() if a.lang == "en"
+    ][:5]
+    source = originals[0]
+    copies = [
+        syndicated(
+            source,
+            slug="copy-wrapper",
+            title="独家｜美方再延审查期限，业内怎么看",
+            head="（本文转载自合作媒体）编者按：以下为原文。",
+            tail="责任编辑：张三",
+        ),
+        syndicated(
+            source, slug="copy-traditional", title=source.title, head="", tail="", convert="s2t"
+        ),
+    ]
+    db = tmp_path / "archive.db"
+    with PortalServer(0, articles=originals) as first, PortalServer(0, articles=copies) as second:
+        config = write_config(
+            portal_config(first.base, db)
+            + f"""
+[[sources]]
+name = "mirror"
+sitemaps = ["{second.base}/sitemap.xml"]
+delay = 0
+"""
+        )
+        assert (
+            run_cli(
+                "--config",
+                str(config),
+                "crawl",
+                "--source",
+                "portal-feeds",
+                "--source",
+                "portal-sitemap",
+            ).returncode
+            == 0
+        )
+        # A new process: the story index comes from the archive, not from memory.
+        assert run_cli("--config", str(config), "crawl", "--source", "mirror").returncode == 0
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    rows = conn.execute("SELECT url, canonical_url, story_id FROM articles").fetchall()
+    assert len(rows) == len(originals) + len(copies)
+    assert len({r["canonical_url"] for r in rows}) == len(rows)
+    story_of = {r["canonical_url"].rsplit("/", 1)[-1]: r["story_id"] for r in rows}
+    original_story = story_of[f"{source.slug}.html"]
+    assert story_of["copy-wrapper.html"] == original_story
+    assert story_of["copy-traditional.html"] == original_story
+    stories = conn.execute("SELECT * FROM stories").fetchall()
+    assert len(stories) == len(originals)
+    joined = conn.execute("SELECT * FROM stories WHERE id = ?", [original_story]).fetchone()
+    assert joined["article_count"] == 3 and "mirror" in joined["sources"]
+    # No article was stored twice although feeds and the sitemap list the same pages.
+    assert (
+        conn.execute("SELECT count(*) FROM article_aliases WHERE url LIKE '%utm_%'").fetchone()[0]
+        == 0
+    )
