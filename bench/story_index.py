@@ -60,8 +60,15 @@ def run(n: int) -> None:
         started = time.perf_counter()
         for i, values, truth in synthetic(n):
             url = f"http://s.test/{i}"
-            article = {"url": url, "canonical_url": url, "source": "bench", "title": "",
-                       "text": "", "fingerprint": f"fp{i}", "signature": values}
+            article = {
+                "url": url,
+                "canonical_url": url,
+                "source": "bench",
+                "title": "",
+                "text": "",
+                "fingerprint": f"fp{i}",
+                "signature": values,
+            }
             t0 = time.perf_counter()
             stored = archive.add_article(article)
             times.append(time.perf_counter() - t0)
@@ -86,20 +93,26 @@ def run(n: int) -> None:
     ms = sorted(t * 1000 for t in times)
     first = ms[: min(BRUTE_FORCE, n)]
     bf = sorted(t * 1000 for t in brute)
-    print(f"{n:>9,} articles: {elapsed:7.1f} s, mean {statistics.fmean(ms):.3f} ms, "
-          f"p50 {statistics.median(ms):.3f} ms, p95 {ms[int(len(ms) * 0.95) - 1]:.3f} ms "
-          f"per article; last 10% p95 {sorted(ms[-n // 10:])[int(n // 10 * 0.95) - 1]:.3f} ms; "
-          f"assignment right {correct / n:.2%}; max RSS {rss:.0f} MiB; archive {size / 2**20:.0f} MiB")
-    print(f"{'':>9}  first {len(first):,}: index p50 {statistics.median(sorted(first)):.3f} ms vs "
-          f"brute force p50 {statistics.median(bf):.3f} ms, p95 {bf[int(len(bf) * 0.95) - 1]:.3f} ms "
-          f"(brute force at 10k: {bf[-1]:.3f} ms, and linear in the number of stories)")
+    print(
+        f"{n:>9,} articles: {elapsed:7.1f} s, mean {statistics.fmean(ms):.3f} ms, "
+        f"p50 {statistics.median(ms):.3f} ms, p95 {ms[int(len(ms) * 0.95) - 1]:.3f} ms "
+        f"per article; last 10% p95 {sorted(ms[-n // 10 :])[int(n // 10 * 0.95) - 1]:.3f} ms; "
+        f"assignment right {correct / n:.2%}; max RSS {rss:.0f} MiB; archive {size / 2**20:.0f} MiB"
+    )
+    print(
+        f"{'':>9}  first {len(first):,}: index p50 {statistics.median(sorted(first)):.3f} ms vs "
+        f"brute force p50 {statistics.median(bf):.3f} ms, p95 {bf[int(len(bf) * 0.95) - 1]:.3f} ms "
+        f"(brute force at 10k: {bf[-1]:.3f} ms, and linear in the number of stories)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, nargs="+", default=[100_000])
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     for n in args.articles:
         run(n)
 

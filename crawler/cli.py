@@ -69,9 +69,16 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, log_file: str
 
 @cli.command()
 @click.option("--source", "sources", multiple=True, help="Crawl only this source (repeatable).")
+@click.option(
+    "--alert-budget",
+    type=float,
+    default=None,
+    help="Seconds the pass may spend delivering alerts (default: [delivery] budget, 30 s); "
+    "the rest waits for the next pass.",
+)
 @click.pass_context
-def crawl(ctx: click.Context, sources: tuple[str, ...]) -> None:
-    """One pass over the sources: fetch, extract, store.
+def crawl(ctx: click.Context, sources: tuple[str, ...], alert_budget: float | None) -> None:
+    """One pass over the sources: fetch, extract, store, then deliver due alerts.
 
     Exits 0 when the pass ran, even if a source failed; prints a summary per source.
 
@@ -94,6 +101,23 @@ def crawl(ctx: click.Context, sources: tuple[str, ...]) -> None:
         click.echo(f"newswatch: {config.path}: sources: {exc.args[0]}", err=True)
         ctx.exit(EXIT_CONFIG)
     _print_summary(result.runs, result.run_id)
+    if config.rules and config.channels:
+        _deliver(config, budget=alert_budget)
+
+
+def _deliver(config: Config, *, budget: float | None) -> None:
+    from alerts.delivery import deliver_due
+    from storage import Archive
+
+    archive = Archive.open(config.archive_path)
+    try:
+        report = deliver_due(archive, config, budget=budget)
+    finally:
+        archive.close()
+    line = f"alerts: {report.sent} sent, {report.failed} to retry, {report.dead} dead"
+    if report.deferred:
+        line += f", {report.deferred} left for the next pass"
+    click.echo(line)
 
 
 def _print_summary(runs: list[dict[str, Any]], run_id: str) -> None:
@@ -240,6 +264,167 @@ def demo(ctx: click.Context, port: int, directory: str) -> None:
 
     code = run_demo(Path(directory), port=port, log_level=ctx.obj["log_level"])
     ctx.exit(code)
+
+
+@cli.group()
+def rules() -> None:
+    """Try alert rules without sending anything.
+
+    Example: newswatch rules test --text "英伟达H20芯片"
+    """
+
+
+@rules.command("test")
+@click.option("--text", default=None, help="Text to match (as an article's text).")
+@click.option("--title", default="", help="A title to match with --text.")
+@click.option(
+    "--file",
+    "file_",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A saved page: run the page pipeline, then match.",
+)
+@click.option("--url", default=None, help="Fetch a page, run the page pipeline, then match.")
+@click.pass_context
+def rules_test(
+    ctx: click.Context, text: str | None, title: str, file_: str | None, url: str | None
+) -> None:
+    """Which rules fire on a text, file or URL, and why (JSON).
+
+    Example: newswatch rules test --url https://example.com/news/1.html
+    """
+    from alerts.matching import RuleSet
+    from crawler.text.page import process_page
+
+    config = _config(ctx)
+    if sum(x is not None for x in (text, file_, url)) != 1:
+        raise click.UsageError("give exactly one of --text, --file, --url")
+    lang = source = None
+    if text is None:
+        if file_:
+            body, content_type, page_url = Path(file_).read_bytes(), None, None
+        else:
+            body, content_type = _fetch(url or "")
+            page_url = url
+        page = process_page(body, url=page_url, content_type=content_type)
+        title, text, lang = page.title, page.text, page.lang
+    matches = RuleSet(config.rules).match(title=title, text=text, source=source, lang=lang)
+    click.echo(
+        json.dumps(
+            {"title": title, "lang": lang, "fired": [m.to_dict() for m in matches]},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+
+
+def _fetch(url: str) -> tuple[bytes, str | None]:
+    from urllib.request import Request, urlopen
+
+    from crawler.settings import USER_AGENT
+
+    with urlopen(Request(url, headers={"User-Agent": USER_AGENT}), timeout=30) as response:
+        return response.read(16 * 1024 * 1024), response.headers.get("Content-Type")
+
+
+@rules.command("backtest")
+@click.argument("rule")
+@click.option("--since", default=None, help="Only articles fetched on or after this date.")
+@click.pass_context
+def rules_backtest(ctx: click.Context, rule: str, since: str | None) -> None:
+    """What RULE would have fired over the archive, one line per story, without sending.
+
+    Example: newswatch rules backtest ascend --since 2026-01-01
+    """
+    from alerts.matching import RuleSet
+    from storage import Archive
+
+    config = _config(ctx)
+    chosen = [r for r in config.rules if r.name == rule]
+    if not chosen:
+        known = ", ".join(r.name for r in config.rules) or "none"
+        raise click.BadParameter(f"no rule named {rule!r} (configured: {known})")
+    ruleset = RuleSet(chosen)
+    archive = Archive.open(config.archive_path)
+    seen: set[int] = set()
+    try:
+        for row in archive.articles_since(since):
+            if row["story_id"] in seen:
+                continue
+            matches = ruleset.match(
+                title=row["title"], text=row["text"], source=row["source"], lang=row["lang"]
+            )
+            if matches:
+                seen.add(row["story_id"])
+                click.echo(
+                    json.dumps(
+                        {
+                            "story_id": row["story_id"],
+                            "article_id": row["id"],
+                            "title": row["title"],
+                            "url": row["url"],
+                            **matches[0].to_dict(),
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+    finally:
+        archive.close()
+    click.echo(f"{len(seen)} stories", err=True)
+
+
+@cli.group(invoke_without_command=True)
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "sent", "failed", "dead"]),
+    default=None,
+    help="Only alerts with this status.",
+)
+@click.option("--limit", default=50, show_default=True, help="How many, newest first.")
+@click.pass_context
+def alerts(ctx: click.Context, status: str | None, limit: int) -> None:
+    """The alert outbox: what was sent, what waits, what failed and why.
+
+    Example: newswatch alerts --status failed
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from storage import Archive
+    from storage.outbox import list_alerts
+
+    config = _config(ctx)
+    archive = Archive.open(config.archive_path)
+    try:
+        rows = list_alerts(archive.db, status=status, limit=limit)
+    finally:
+        archive.close()
+    for row in rows:
+        click.echo(
+            f"{row['id']:>6} {row['status']:<8} {row['rule']:<16} {row['channel']:<14} "
+            f"story {row['story_id']:<6} tries {row['attempts']} "
+            f"{row['title'] or ''}  {row['last_error'] or ''}"
+        )
+
+
+@alerts.command("retry")
+@click.argument("alert_id", required=False, type=int)
+@click.pass_context
+def alerts_retry(ctx: click.Context, alert_id: int | None) -> None:
+    """Queue failed and dead alerts (or the one given) again, then deliver.
+
+    Example: newswatch alerts retry 42
+    """
+    from storage import Archive, utc_now
+    from storage.outbox import retry_alerts
+
+    config = _config(ctx)
+    archive = Archive.open(config.archive_path)
+    try:
+        count = retry_alerts(archive.db, alert_id=alert_id, now=utc_now())
+    finally:
+        archive.close()
+    click.echo(f"{count} alert(s) queued again")
+    _deliver(config, budget=None)
 
 
 def main() -> None:

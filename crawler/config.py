@@ -36,6 +36,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "CrawlConfig",
+    "DeliveryConfig",
     "EmailChannel",
     "RuleConfig",
     "SelectorsConfig",
@@ -309,9 +310,25 @@ class EmailChannel(_Strict):
 ChannelConfig = Annotated[SlackChannel | EmailChannel, Field(discriminator="type")]
 
 
+class DeliveryConfig(_Strict):
+    """How the alert outbox retries."""
+
+    base_backoff: str = "30s"
+    max_backoff: str = "1h"
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 12
+    budget: str = "30s"
+
+    @field_validator("base_backoff", "max_backoff", "budget")
+    @classmethod
+    def _duration_ok(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
 class Config(_Strict):
     archive: ArchiveConfig = ArchiveConfig()
     crawl: CrawlConfig = CrawlConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
     sources: list[SourceConfig] = []
     rules: list[RuleConfig] = []
     channels: list[ChannelConfig] = []

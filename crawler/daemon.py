@@ -3,7 +3,8 @@
 APScheduler 3.x runs one job per enabled source, on an interval (``interval``, default 1 h)
 or a crontab (``cron``). A job runs ``newswatch crawl --source NAME`` in a child process,
 because Twisted's reactor cannot restart within one process; a job never overlaps itself
-(``max_instances=1``) and missed runs are coalesced into one.
+(``max_instances=1``) and missed runs are coalesced into one. With rules and channels, a
+delivery job sends due alerts every ``DELIVERY_INTERVAL`` seconds between crawls.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from crawler.config import Config, SourceConfig
 __all__ = ["build_scheduler", "crawl_command", "run_daemon", "trigger_for"]
 
 LOGGER = logging.getLogger(__name__)
+
+DELIVERY_INTERVAL = 30
 
 
 def trigger_for(source: SourceConfig) -> BaseTrigger:
@@ -69,7 +72,35 @@ def build_scheduler(config: Config, *, verbose: bool = False, **kwargs: Any) -> 
             misfire_grace_time=None,
             next_run_time=_now(),
         )
+    if config.rules and config.channels:
+        scheduler.add_job(
+            _deliver,
+            "interval",
+            seconds=DELIVERY_INTERVAL,
+            args=[config],
+            id="deliver-alerts",
+            name="deliver alerts",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=_now(),
+        )
     return scheduler
+
+
+def _deliver(config: Config) -> None:
+    """The delivery loop: retries due alerts between crawls."""
+    from alerts.delivery import deliver_due
+    from storage import Archive
+
+    archive = Archive.open(config.archive_path)
+    try:
+        report = deliver_due(archive, config)
+    finally:
+        archive.close()
+    if report.sent or report.failed or report.dead:
+        LOGGER.info(
+            "alerts: %d sent, %d to retry, %d dead", report.sent, report.failed, report.dead
+        )
 
 
 def _now() -> Any:

@@ -28,6 +28,8 @@ class ArticleItem(scrapy.Item):
     # set by the dedup pipeline
     fingerprint = scrapy.Field()
     signature = scrapy.Field()
+    # set by the alert match pipeline
+    alerts = scrapy.Field()
     # set by the archive pipeline
     article_id = scrapy.Field()
     story_id = scrapy.Field()

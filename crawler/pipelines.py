@@ -3,11 +3,13 @@
 - :class:`PagePipeline` (100): the page pipeline of :mod:`crawler.text.page` (decode,
   extract, language) with the source's overrides; a page with no text is dropped and counted.
 - :class:`DedupPipeline` (400): the content fingerprint and MinHash signature.
+- :class:`AlertMatchPipeline` (450): which alert rules the article fires.
 - :class:`ArchivePipeline` (500): stores the article in the archive (one transaction per
   article, with its search entry, aliases and story); counts new articles, new and joined
   stories, revisions and duplicates.
 
-Slots 200–300 are free (repair and language run inside the page pipeline), 800 is alerts.
+Slots 200–300 are free (repair and language run inside the page pipeline). Delivery is
+not a pipeline: ``newswatch crawl`` and the daemon send what the outbox holds.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import logging
 from typing import Any
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DropItem, NotConfigured
 
+from alerts.matching import RuleSet
 from crawler.config import Config
 from crawler.items import ArticleItem
 from crawler.resources import archive_for, config_for
@@ -26,7 +29,7 @@ from crawler.text.page import process_page
 from crawler.text.urls import canonical_url
 from storage import Archive
 
-__all__ = ["ArchivePipeline", "DedupPipeline", "PagePipeline"]
+__all__ = ["AlertMatchPipeline", "ArchivePipeline", "DedupPipeline", "PagePipeline"]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -77,6 +80,42 @@ class DedupPipeline:
         return item
 
 
+class AlertMatchPipeline:
+    """Which alert rules the article fires; the archive queues them with the article, in
+    its transaction, once per (rule, story, channel). Reads only the article's own title
+    and text, never the page around it. Off when the config has no rules."""
+
+    def __init__(self, rules: RuleSet, channels: list[str], stats: Any) -> None:
+        self.rules = rules
+        self.channels = channels
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> AlertMatchPipeline:
+        config = config_for(crawler)
+        if not config.rules:
+            raise NotConfigured("no [[rules]] in the config")
+        if not config.channels:
+            LOGGER.warning("rules are configured but no [[channels]]: alerts have nowhere to go")
+        return cls(RuleSet(config.rules), [c.name for c in config.channels], crawler.stats)
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        matches = self.rules.match(
+            title=item["title"], text=item["text"], source=item["source"], lang=item["lang"]
+        )
+        item["alerts"] = [
+            {
+                **m.to_dict(),
+                "mode": m.mode,
+                "channels": m.channels if m.channels is not None else self.channels,
+            }
+            for m in matches
+        ]
+        if matches:
+            self.stats.inc_value("newswatch/rule_matches", len(matches))
+        return item
+
+
 class ArchivePipeline:
     def __init__(self, archive: Archive, stats: Any, config: Config) -> None:
         self.archive = archive
@@ -108,7 +147,8 @@ class ArchivePipeline:
                 "aliases": aliases,
                 "fingerprint": item.get("fingerprint"),
                 "signature": item.get("signature"),
-            }
+            },
+            alerts=item.get("alerts") or (),
         )
         item["article_id"] = stored.id
         item["story_id"] = stored.story_id

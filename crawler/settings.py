@@ -55,6 +55,7 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "crawler.pipelines.PagePipeline": 100,
     "crawler.pipelines.DedupPipeline": 400,
+    "crawler.pipelines.AlertMatchPipeline": 450,
     "crawler.pipelines.ArchivePipeline": 500,
 }
 EXTENSIONS = {

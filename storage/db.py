@@ -10,7 +10,7 @@ import json
 import logging
 import sqlite3
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from crawler.text.dedup import (
     similarity,
 )
 from storage.migrations import migrate
+from storage.outbox import enqueue_alerts
 from storage.search import fts_query, index_text
 
 __all__ = ["Archive", "FetchState", "Stored", "compress_html", "decompress_html", "utc_now"]
@@ -122,7 +123,9 @@ class Archive:
             [url, article_id, utc_now()],
         )
 
-    def add_article(self, article: Mapping[str, Any]) -> Stored:
+    def add_article(
+        self, article: Mapping[str, Any], *, alerts: Sequence[Mapping[str, Any]] = ()
+    ) -> Stored:
         """Store ``article`` with its search entry, aliases and story, in one transaction.
 
         Keys: url, canonical_url, source, title, text, html (raw bytes), lang, published_at,
@@ -133,6 +136,10 @@ class Archive:
         URLs become aliases, and a changed text becomes a new revision of the same row and
         story. A new article joins the story of an article with the same fingerprint, else
         of a near-duplicate found through the LSH bands, else starts a story of its own.
+
+        ``alerts`` (rule matches, see :func:`storage.outbox.enqueue_alerts`) are queued in
+        the same transaction, once per (rule, story, channel), for new articles and
+        revisions; a duplicate queues nothing.
         """
         text = article.get("text") or ""
         title = article.get("title") or ""
@@ -151,6 +158,13 @@ class Archive:
                 revised = stored_fingerprint is not None and stored_fingerprint != fingerprint
                 if revised:
                     self._revise(article_id, article, fingerprint)
+                    enqueue_alerts(
+                        self.db,
+                        alerts,
+                        story_id=story_id,
+                        article={**article, "id": article_id},
+                        now=utc_now(),
+                    )
                 return Stored(article_id, False, story_id, False, revised)
             story_id = self._find_story(fingerprint, values)
             row = {
@@ -203,6 +217,9 @@ class Archive:
             )
             for alias in aliases:
                 self.add_alias(alias, article_id)
+            enqueue_alerts(
+                self.db, alerts, story_id=story_id, article={**row, "id": article_id}, now=utc_now()
+            )
         return Stored(article_id, True, story_id, new_story, False)
 
     def _find_story(self, fingerprint: str, values: np.ndarray | None) -> int | None:
@@ -300,6 +317,15 @@ class Archive:
         cursor = self.db.execute(sql, [fts_query(query), limit])
         columns = [c[0] for c in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def articles_since(self, since: str | None) -> Iterator[dict[str, Any]]:
+        """Articles fetched on or after ``since`` (ISO date or time), oldest first."""
+        sql = "SELECT id, story_id, source, lang, title, text, url FROM articles"
+        params: list[Any] = []
+        if since:
+            sql += " WHERE fetched_at >= ?"
+            params.append(since)
+        yield from self.db.query(sql + " ORDER BY id", params)
 
     def recent_articles(self, *, limit: int = 20) -> Iterator[dict[str, Any]]:
         yield from self.db.query(

@@ -163,7 +163,40 @@ def m003_stories(db: sqlite_utils.Database) -> None:
             )
 
 
-MIGRATIONS: list[Migration] = [m001_core_tables, m002_full_text_search, m003_stories]
+def m004_alerts(db: sqlite_utils.Database) -> None:
+    """The alert outbox: one row per (rule, story, channel), written with the article."""
+    db["alerts"].create(
+        {
+            "id": int,
+            "rule": str,
+            "story_id": int,
+            "channel": str,
+            "article_id": int,
+            "mode": str,
+            "status": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_error": str,
+            "sent_at": str,
+            "created_at": str,
+            "terms": str,
+            "spans": str,
+            "snippet": str,
+            "title": str,
+            "url": str,
+            "source": str,
+            "published_at": str,
+        },
+        pk="id",
+        not_null={"rule", "story_id", "channel", "status"},
+        defaults={"status": "pending", "attempts": 0},
+    )
+    db["alerts"].create_index(["rule", "story_id", "channel"], unique=True)
+    db["alerts"].create_index(["status", "next_attempt_at"])
+    db["digests"].create({"rule": str, "channel": str, "last_sent_at": str}, pk=("rule", "channel"))
+
+
+MIGRATIONS: list[Migration] = [m001_core_tables, m002_full_text_search, m003_stories, m004_alerts]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

@@ -76,8 +76,11 @@ def test_canonical_link_to_another_site_is_ignored() -> None:
 
 
 def test_mobile_page_names_its_desktop_twin() -> None:
-    html = (b'<html><head><link rel="canonical" href="https://www.163.com/dy/article/A.html">'
-            b"</head><body><article><h1>T</h1><p>" + b"Enough text for extraction here. " * 10
-            + b"</p></article></body></html>")
+    html = (
+        b'<html><head><link rel="canonical" href="https://www.163.com/dy/article/A.html">'
+        b"</head><body><article><h1>T</h1><p>"
+        + b"Enough text for extraction here. " * 10
+        + b"</p></article></body></html>"
+    )
     page = process_page(html, url="https://m.163.com/dy/article/A.html?from=wap")
     assert page.canonical_url == "https://www.163.com/dy/article/A.html"

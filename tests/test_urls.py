@@ -45,8 +45,12 @@ def test_mobile_hosts_map_to_desktop() -> None:
 
 @pytest.mark.parametrize(
     ("url", "site"),
-    [("https://news.163.com/a", "163.com"), ("http://m.sina.com.cn/x", "sina.com.cn"),
-     ("http://127.0.0.1:8765/a", "127.0.0.1"), ("https://example.org/", "example.org")],
+    [
+        ("https://news.163.com/a", "163.com"),
+        ("http://m.sina.com.cn/x", "sina.com.cn"),
+        ("http://127.0.0.1:8765/a", "127.0.0.1"),
+        ("https://example.org/", "example.org"),
+    ],
 )
 def test_site_of(url: str, site: str) -> None:
     from crawler.text.urls import site_of
