@@ -13,7 +13,7 @@ Semantics (README "Alert rules" has examples):
   ``fields``, ``sources`` and ``languages`` (``zh`` covers ``zh-Hans`` and ``zh-Hant``)
   restrict where and what it reads.
 
-All rules' terms go into one Aho-Corasick automaton (pyahocorasick), built once per config:
+All rules' terms go into one Aho-Corasick automaton (ahocorasick-rs), built once per config:
 the cost per article grows with the text, not with the number of rules. I/O-free.
 """
 
@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import ahocorasick
+import ahocorasick_rs
 
 from crawler.config import RuleConfig
 from crawler.text.fold import fold_char
@@ -38,20 +38,37 @@ SNIPPET_RADIUS = 40
 MARK_OPEN, MARK_CLOSE = "【", "】"
 
 
-def fold_with_offsets(text: str, *, keep_case: bool = False) -> tuple[str, list[int]]:
+# Per case mode: code point -> folded text (for str.translate), and the characters that
+# do not fold to exactly one character (their presence needs an offset map).
+_TABLES: dict[bool, dict[int, str]] = {False: {}, True: {}}
+_NOT_ONE_TO_ONE: dict[bool, set[str]] = {False: set(), True: set()}
+
+
+def _fold_one(char: str, keep_case: bool) -> str:
+    normal = unicodedata.normalize("NFKC", char)
+    if not keep_case:
+        normal = normal.casefold()
+    return "".join(fold_char(piece) for piece in normal)
+
+
+def fold_with_offsets(text: str, *, keep_case: bool = False) -> tuple[str, list[int] | None]:
     """The folded text and, for each of its characters, the index of the character of
-    ``text`` it came from (folding can turn one character into several)."""
-    out: list[str] = []
-    offsets: list[int] = []
-    for index, char in enumerate(text):
-        normal = unicodedata.normalize("NFKC", char)
-        if not keep_case:
-            normal = normal.casefold()
-        for piece in normal:
-            folded = fold_char(piece)
-            out.append(folded)
-            offsets.extend([index] * len(folded))
-    return "".join(out), offsets
+    ``text`` it came from (folding can turn one character into several); ``None`` when
+    every character folded to exactly one, so positions are the same."""
+    table = _TABLES[keep_case]
+    odd = _NOT_ONE_TO_ONE[keep_case]
+    chars = set(text)
+    for char in chars:
+        if ord(char) not in table:
+            folded = _fold_one(char, keep_case)
+            table[ord(char)] = folded
+            if len(folded) != 1:
+                odd.add(char)
+    if not (chars & odd):
+        return text.translate(table), None
+    pieces = [table[ord(char)] for char in text]
+    offsets = [index for index, piece in enumerate(pieces) for _ in piece]
+    return "".join(pieces), offsets
 
 
 def fold_term(term: str, *, keep_case: bool = False) -> str:
@@ -92,21 +109,39 @@ class RuleMatch:
 
 @dataclass
 class _Rule:
+    """A rule with its terms folded once."""
+
     config: RuleConfig
     regexes: list[re.Pattern[str]]
+    keywords: list[str] = field(default_factory=list)
+    all: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    near: list[tuple[str, str, int]] = field(default_factory=list)
+    terms: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def compile(cls, config: RuleConfig) -> _Rule:
+        flags = 0 if config.case_sensitive else re.IGNORECASE
+        rule = cls(config, [re.compile(p, flags) for p in config.regex])
+        rule.keywords = [fold_term(t) for t in config.keywords]
+        rule.all = [fold_term(t) for t in config.all]
+        rule.exclude = [fold_term(t) for t in config.exclude]
+        rule.near = [(fold_term(n.terms[0]), fold_term(n.terms[1]), n.within) for n in config.near]
+        originals = [
+            *config.keywords,
+            *config.all,
+            *config.exclude,
+            *(t for n in config.near for t in n.terms),
+        ]
+        rule.terms = list(dict.fromkeys((fold_term(t), t) for t in originals if fold_term(t)))
+        return rule
 
 
 class RuleSet:
     """The compiled rules of a config."""
 
     def __init__(self, rules: Sequence[RuleConfig]) -> None:
-        self.rules = [
-            _Rule(
-                rule,
-                [re.compile(p, 0 if rule.case_sensitive else re.IGNORECASE) for p in rule.regex],
-            )
-            for rule in rules
-        ]
+        self.rules = [_Rule.compile(rule) for rule in rules]
         # folded term -> [(rule index, role, original term)]
         self._owners: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
         for index, rule in enumerate(self.rules):
@@ -122,13 +157,13 @@ class RuleSet:
                     folded = fold_term(term)
                     if folded:
                         self._owners[folded].append((index, role, term))
+        self._regex_rules = [i for i, rule in enumerate(self.rules) if rule.regexes]
+        self._patterns = list(self._owners)
         self._automaton: Any = None
-        if self._owners:
-            automaton = ahocorasick.Automaton()
-            for folded in self._owners:
-                automaton.add_word(folded, folded)
-            automaton.make_automaton()
-            self._automaton = automaton
+        if self._patterns:
+            self._automaton = ahocorasick_rs.AhoCorasick(
+                self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard
+            )
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -139,13 +174,19 @@ class RuleSet:
         if self._automaton is None or not text:
             return found
         folded, offsets = fold_with_offsets(text)
-        for end, term in self._automaton.iter(folded):
-            start = end - len(term) + 1
+        for pattern, start, stop in self._automaton.find_matches_as_indexes(
+            folded, overlapping=True
+        ):
+            term = self._patterns[pattern]
+            end = stop - 1
             if _WORD.match(term[0]) and start > 0 and _WORD.match(folded[start - 1]):
                 continue
             if _WORD.match(term[-1]) and end + 1 < len(folded) and _WORD.match(folded[end + 1]):
                 continue
-            found[term].append(Hit(term, field_name, offsets[start], offsets[end] + 1))
+            if offsets is None:
+                found[term].append(Hit(term, field_name, start, end + 1))
+            else:
+                found[term].append(Hit(term, field_name, offsets[start], offsets[end] + 1))
         return found
 
     def match(
@@ -154,9 +195,15 @@ class RuleSet:
         """The rules that fire on an article, with what they matched where."""
         fields = {"title": title or "", "text": text or ""}
         scans = {name: self._scan(value, name) for name, value in fields.items()}
+        # Only rules that own a term found here, or that have a regex, can fire: the cost
+        # follows the text and its hits, not the number of rules.
+        candidates = set(self._regex_rules)
+        for scan in scans.values():
+            for term in scan:
+                candidates.update(owner for owner, _, _ in self._owners[term])
         results = []
-        for index, rule in enumerate(self.rules):
-            match = self._evaluate(index, rule, fields, scans, source, lang)
+        for index in sorted(candidates):
+            match = self._evaluate(index, self.rules[index], fields, scans, source, lang)
             if match is not None:
                 results.append(match)
         return results
@@ -177,39 +224,29 @@ class RuleSet:
             lang and (lang == want or lang.startswith(want + "-")) for want in config.languages
         ):
             return None
-        hits_by_term: dict[str, list[Hit]] = defaultdict(list)
-        for name in config.fields:
-            for term, hits in scans[name].items():
-                for owner, _, original in self._owners[term]:
-                    if owner == index:
-                        kept = [
-                            h
-                            for h in hits
-                            if not config.case_sensitive or _same_case(fields[name], h, original)
-                        ]
-                        hits_by_term[fold_term(original)].extend(kept)
+        hits_by_term: dict[str, list[Hit]] = {}
+        for folded, original in rule.terms:
+            for name in config.fields:
+                hits = scans[name].get(folded)
+                if hits:
+                    if config.case_sensitive:
+                        hits = [h for h in hits if _same_case(fields[name], h, original)]
+                    hits_by_term.setdefault(folded, []).extend(hits)
 
-        def present(term: str) -> bool:
-            return bool(hits_by_term.get(fold_term(term)))
-
-        if any(present(t) for t in config.exclude):
+        if any(folded in hits_by_term for folded in rule.exclude):
             return None
         evidence: list[Hit] = []
-        if config.keywords:
-            found = [h for t in config.keywords for h in hits_by_term.get(fold_term(t), [])]
+        if rule.keywords:
+            found = [h for folded in rule.keywords for h in hits_by_term.get(folded, ())]
             if not found:
                 return None
             evidence += found
-        if config.all:
-            if not all(present(t) for t in config.all):
+        if rule.all:
+            if not all(folded in hits_by_term for folded in rule.all):
                 return None
-            evidence += [h for t in config.all for h in hits_by_term[fold_term(t)]]
-        for near in config.near:
-            pair = _near_pair(
-                hits_by_term.get(fold_term(near.terms[0]), []),
-                hits_by_term.get(fold_term(near.terms[1]), []),
-                near.within,
-            )
+            evidence += [h for folded in rule.all for h in hits_by_term[folded]]
+        for first, second, within in rule.near:
+            pair = _near_pair(hits_by_term.get(first, []), hits_by_term.get(second, []), within)
             if pair is None:
                 return None
             evidence += pair

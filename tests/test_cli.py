@@ -186,3 +186,50 @@ def test_daemon_crawls_on_its_interval(portal: PortalServer, tmp_path: Path, wri
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=60)
     assert daemon.returncode == 0, daemon.stderr.read()[-2000:] if daemon.stderr else ""
+
+
+def test_rules_test_backtest_and_alerts_commands(
+    portal: PortalServer, tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    config = write_config(
+        portal_config(portal.base, tmp_path / "a.db")
+        + """
+[[rules]]
+name = "h20"
+keywords = ["H20"]
+[[rules]]
+name = "ascend"
+keywords = ["昇腾"]
+"""
+    )
+    result = run_cli("--config", str(config), "rules", "test", "--text", "英伟达Ｈ２０芯片")
+    fired = json.loads(result.stdout)["fired"]
+    assert [f["rule"] for f in fired] == ["h20"] and fired[0]["terms"] == ["Ｈ２０"]
+    assert (
+        json.loads(
+            run_cli("--config", str(config), "rules", "test", "--text", "H200 and 升腾").stdout
+        )["fired"]
+        == []
+    )
+    page = tmp_path / "page.html"
+    article = next(a for a in portal.site.articles if a.slug == "ascend-developer-program")
+    page.write_bytes(portal.site.article_reply(article).body)
+    from_file = json.loads(
+        run_cli("--config", str(config), "rules", "test", "--file", str(page)).stdout
+    )
+    assert [f["rule"] for f in from_file["fired"]] == ["ascend"]  # not the sidebar's H20
+    from_url = json.loads(
+        run_cli("--config", str(config), "rules", "test", "--url", portal.url(article.path)).stdout
+    )
+    assert from_url["fired"] == from_file["fired"]
+
+    assert run_cli("--config", str(config), "crawl", "--source", "portal-sitemap").returncode == 0
+    backtest = run_cli("--config", str(config), "rules", "backtest", "h20")
+    lines = [json.loads(line) for line in backtest.stdout.splitlines()]
+    h20_titles = {a.title for a in portal.site.articles if "H20" in a.title + a.text}
+    assert {line["title"] for line in lines} == h20_titles
+    assert run_cli("--config", str(config), "rules", "backtest", "nope").returncode == 2
+    listed = run_cli("--config", str(config), "alerts")
+    assert listed.returncode == 0 and listed.stdout == ""  # no channels: nothing queued
+    retried = run_cli("--config", str(config), "alerts", "retry")
+    assert retried.returncode == 0 and "0 alert(s) queued again" in retried.stdout

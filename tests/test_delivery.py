@@ -56,16 +56,29 @@ timeout = 3
 ARTICLES = load_articles()
 
 
-def queue(archive: Archive, config: Config, n: int = 1, title: str = "英伟达H20 <b>&",
-          start: int = 0) -> None:
+def queue(
+    archive: Archive, config: Config, n: int = 1, title: str = "英伟达H20 <b>&", start: int = 0
+) -> None:
     for i in range(start, start + n):
         body = "英伟达H20芯片：" + "\n".join(ARTICLES[i].paragraphs)
         archive.add_article(
-            {"url": f"http://x.test/{i}", "canonical_url": f"http://x.test/{i}", "source": "s",
-             "title": title, "text": body},
-            alerts=[{"rule": "h20", "channels": [c.name for c in config.channels],
-                     "mode": "immediate", "terms": ["H20"], "spans": [],
-                     "snippet": "对英伟达【H20】芯片 <script>"}],
+            {
+                "url": f"http://x.test/{i}",
+                "canonical_url": f"http://x.test/{i}",
+                "source": "s",
+                "title": title,
+                "text": body,
+            },
+            alerts=[
+                {
+                    "rule": "h20",
+                    "channels": [c.name for c in config.channels],
+                    "mode": "immediate",
+                    "terms": ["H20"],
+                    "spans": [],
+                    "snippet": "对英伟达【H20】芯片 <script>",
+                }
+            ],
         )
 
 
@@ -94,8 +107,10 @@ def test_sent_once_on_both_channels(servers, archive: Archive) -> None:  # type:
 
 def test_slack_429_honours_retry_after_then_500_then_ok(servers, archive: Archive) -> None:  # type: ignore[no-untyped-def]
     slack, smtp = servers
-    slack.script = [SlackReply(429, "rate_limited", {"Retry-After": "120"}),
-                    SlackReply(500, "server_error")]
+    slack.script = [
+        SlackReply(429, "rate_limited", {"Retry-After": "120"}),
+        SlackReply(500, "server_error"),
+    ]
     config = config_for(slack, smtp)
     queue(archive, config)
     first = deliver_due(archive, config, now=NOW)
@@ -182,10 +197,23 @@ def test_a_story_gaining_outlets_does_not_alert_again(servers, archive: Archive)
     queue(archive, config)
     body = archive.db["articles"].get(1)["text"]
     archive.add_article(
-        {"url": "http://mirror.test/a", "canonical_url": "http://mirror.test/a", "source": "m",
-         "title": "转载", "text": "（来源：合作媒体）\n" + body},
-        alerts=[{"rule": "h20", "channels": ["slack", "mail"], "mode": "immediate",
-                 "terms": ["H20"], "spans": [], "snippet": "x"}],
+        {
+            "url": "http://mirror.test/a",
+            "canonical_url": "http://mirror.test/a",
+            "source": "m",
+            "title": "转载",
+            "text": "（来源：合作媒体）\n" + body,
+        },
+        alerts=[
+            {
+                "rule": "h20",
+                "channels": ["slack", "mail"],
+                "mode": "immediate",
+                "terms": ["H20"],
+                "spans": [],
+                "snippet": "x",
+            }
+        ],
     )
     assert len(list_alerts(archive.db)) == 2
     deliver_due(archive, config, now=NOW)
@@ -209,18 +237,44 @@ webhook_url = "{slack.url}"
     for i in range(3):
         body = "H20：" + "\n".join(ARTICLES[i].paragraphs)
         archive.add_article(
-            {"url": f"http://x.test/{i}", "canonical_url": f"http://x.test/{i}", "source": "s",
-             "title": f"报道{i}", "text": body},
-            alerts=[{"rule": "h20", "channels": ["slack"], "mode": "digest", "terms": ["H20"],
-                     "spans": [], "snippet": f"【H20】{i}"}],
+            {
+                "url": f"http://x.test/{i}",
+                "canonical_url": f"http://x.test/{i}",
+                "source": "s",
+                "title": f"报道{i}",
+                "text": body,
+            },
+            alerts=[
+                {
+                    "rule": "h20",
+                    "channels": ["slack"],
+                    "mode": "digest",
+                    "terms": ["H20"],
+                    "spans": [],
+                    "snippet": f"【H20】{i}",
+                }
+            ],
         )
     assert deliver_due(archive, config, now=NOW).sent == 3
     assert len(slack.delivered) == 1 and "3 new stories" in slack.delivered[0]["text"]
     archive.add_article(
-        {"url": "http://x.test/9", "canonical_url": "http://x.test/9", "source": "s",
-         "title": "另一篇", "text": "H20：" + "\n".join(ARTICLES[9].paragraphs)},
-        alerts=[{"rule": "h20", "channels": ["slack"], "mode": "digest", "terms": ["H20"],
-                 "spans": [], "snippet": "x"}],
+        {
+            "url": "http://x.test/9",
+            "canonical_url": "http://x.test/9",
+            "source": "s",
+            "title": "另一篇",
+            "text": "H20：" + "\n".join(ARTICLES[9].paragraphs),
+        },
+        alerts=[
+            {
+                "rule": "h20",
+                "channels": ["slack"],
+                "mode": "digest",
+                "terms": ["H20"],
+                "spans": [],
+                "snippet": "x",
+            }
+        ],
     )
     assert deliver_due(archive, config, now=NOW + timedelta(hours=2)).sent == 0
     assert deliver_due(archive, config, now=NOW + timedelta(days=1, minutes=1)).sent == 1

@@ -30,21 +30,24 @@ alnum = st.sampled_from(list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX
 
 @given(before=han, after=han, left=punct, right=punct)
 @settings(max_examples=200)
-def test_h20_matches_next_to_han_and_punctuation(before: str, after: str, left: str,
-                                                 right: str) -> None:
+def test_h20_matches_next_to_han_and_punctuation(
+    before: str, after: str, left: str, right: str
+) -> None:
     assert fired(H20, f"{before}{left}H20{right}{after}") == ["h20"]
 
 
 @given(before=han, after=han, glued=alnum, side=st.booleans())
 @settings(max_examples=200)
-def test_h20_glued_to_letters_or_digits_does_not_match(before: str, after: str, glued: str,
-                                                      side: bool) -> None:
+def test_h20_glued_to_letters_or_digits_does_not_match(
+    before: str, after: str, glued: str, side: bool
+) -> None:
     token = f"{glued}H20" if side else f"H20{glued}"
     assert fired(H20, f"{before}{token}{after}") == []
 
 
-@pytest.mark.parametrize("text", ["英伟达H20芯片", "H20,", "(H20)", "Ｈ２０", "h20", "（Ｈ２０）",
-                                  "the H20 is", "H20。"])
+@pytest.mark.parametrize(
+    "text", ["英伟达H20芯片", "H20,", "(H20)", "Ｈ２０", "h20", "（Ｈ２０）", "the H20 is", "H20。"]
+)
 def test_h20_examples(text: str) -> None:
     assert fired(H20, text) == ["h20"]
 
@@ -117,7 +120,10 @@ sources = ["a"]
 """)
     assert fired(ruleset, "H20", title="other", lang="en", source="b") == []
     assert fired(ruleset, "x", title="H20 news", lang="zh-Hant", source="a") == [
-        "title-only", "zh-only", "source-a"]
+        "title-only",
+        "zh-only",
+        "source-a",
+    ]
 
 
 def test_match_records_terms_spans_and_snippet() -> None:
@@ -126,7 +132,7 @@ def test_match_records_terms_spans_and_snippet() -> None:
     record = match.to_dict()
     assert record["terms"] == ["Ｈ２０"]
     span = record["spans"][0]
-    assert text[span["start"]:span["end"]] == "Ｈ２０" and span["field"] == "text"
+    assert text[span["start"] : span["end"]] == "Ｈ２０" and span["field"] == "text"
     assert "【Ｈ２０】" in record["snippet"] and record["snippet"].startswith("…")
 
 
