@@ -150,33 +150,31 @@ class SourceSpider(scrapy.Spider):
         for link in links:
             yield self._article(link)
 
-    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+    def _sub_sitemaps(self, response: Response, urls: list[str]) -> Iterator[Request]:
         nesting = response.meta.get("sitemap_nesting", 0)
+        if nesting >= MAX_SITEMAP_NESTING:
+            return
+        for url in urls:
+            yield self._entry(
+                url,
+                "sitemap",
+                self.parse_sitemap,
+                sitemap_nesting=nesting + 1,
+                newswatch_parent=response.url,
+            )
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
         if self._not_modified(response):
             # An unchanged index says nothing about its sitemaps: ask each of them again.
-            for url in archive_for(self.crawler).children(response.url, kind="sitemap"):
-                yield self._entry(
-                    url,
-                    "sitemap",
-                    self.parse_sitemap,
-                    sitemap_nesting=nesting + 1,
-                    newswatch_parent=response.url,
-                )
+            known = archive_for(self.crawler).children(response.url, kind="sitemap")
+            yield from self._sub_sitemaps(response, known)
             return
         try:
             content = parse_sitemap(response.body, base_url=response.url)
         except MalformedSitemap as exc:
             self._count_error("malformed_sitemap", str(exc), response.url)
             return
-        if content.sitemaps and nesting < MAX_SITEMAP_NESTING:
-            for url in content.sitemaps:
-                yield self._entry(
-                    url,
-                    "sitemap",
-                    self.parse_sitemap,
-                    sitemap_nesting=nesting + 1,
-                    newswatch_parent=response.url,
-                )
+        yield from self._sub_sitemaps(response, content.sitemaps)
         self.crawler.stats.inc_value("newswatch/links_from_sitemaps", len(content.articles))
         for link in content.articles:
             yield self._article(link)
