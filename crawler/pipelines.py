@@ -96,7 +96,7 @@ class AlertMatchPipeline:
         if not config.rules:
             raise NotConfigured("no [[rules]] in the config")
         if not config.channels:
-            LOGGER.warning("rules are configured but no [[channels]]: alerts have nowhere to go")
+            LOGGER.info("rules are configured but no [[channels]]: alerts have nowhere to go")
         return cls(RuleSet(config.rules), [c.name for c in config.channels], crawler.stats)
 
     def process_item(self, item: ArticleItem) -> ArticleItem:

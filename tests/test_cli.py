@@ -77,6 +77,7 @@ def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
     result = run_cli("demo", "--port", "0", "--directory", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "datasette" in result.stdout
+    assert "ascend on 3 stories, h20 on 2 stories" in result.stdout
     db = tmp_path / "newswatch-demo.db"
     conn = sqlite3.connect(db)
     langs = dict(conn.execute("SELECT lang, count(*) FROM articles GROUP BY lang").fetchall())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from crawler.config import load_config
+from crawler.config import Config, load_config
 from crawler.demo.portal import PortalServer
 from crawler.runner import default_progress_stream, run_pass
 from storage import Archive
@@ -56,6 +56,21 @@ keywords = ["H20"]
 """
 
 
+def _show_rules(archive: Archive, config: Config) -> None:
+    """What the demo's rules would alert on (it has no channels, so nothing is sent)."""
+    from alerts.matching import RuleSet
+
+    ruleset = RuleSet(config.rules)
+    fired: dict[str, set[int]] = {rule.name: set() for rule in config.rules}
+    for row in archive.articles_since(None):
+        for match in ruleset.match(
+            title=row["title"], text=row["text"], source=row["source"], lang=row["lang"]
+        ):
+            fired[match.rule].add(row["story_id"])
+    summary = ", ".join(f"{name} on {len(ids)} stories" for name, ids in fired.items())
+    click.echo(f"rules (no channels configured, nothing sent): {summary}")
+
+
 def _start_portal(port: int) -> PortalServer:
     try:
         return PortalServer(port).start()
@@ -97,6 +112,9 @@ def run_demo(directory: Path, *, port: int = 8765, log_level: str = "WARNING") -
         click.echo(
             f"\nsearch 昇腾 → {len(hits)} article(s): " + "; ".join(h["title"] for h in hits)
         )
+        stories = archive.db["stories"].count
+        click.echo(f"stories: {stories} (copies of one article at other URLs join its story)")
+        _show_rules(archive, config)
     finally:
         archive.close()
     click.echo("\nbrowse and search it (the search box finds 昇腾, H20, 出口管制):")
