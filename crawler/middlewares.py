@@ -175,6 +175,7 @@ class RetryAfterMiddleware(RetryMiddleware):
             )
             return response
         spider = spider or self.crawler.spider
+        assert spider is not None
         retry = get_retry_request(
             request,
             spider=spider,

@@ -141,7 +141,7 @@ class SourceSpider(scrapy.Spider):
             links = parse_feed(
                 response.body,
                 base_url=response.url,
-                content_type=response.headers.get(b"Content-Type", b"").decode("latin-1"),
+                content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
             )
         except MalformedFeed as exc:
             self._count_error("malformed_feed", str(exc), response.url)

@@ -183,14 +183,14 @@ class Archive:
                 "fingerprint": fingerprint,
                 "story_id": story_id,
             }
-            article_id = int(self.db["articles"].insert(row).last_pk)  # type: ignore[arg-type]
+            article_id = int(self.db.table("articles").insert(row).last_pk)  # type: ignore[arg-type]
             new_story = story_id is None
             if new_story:
                 story_id = article_id
                 self.db.execute(
                     "UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id]
                 )
-                self.db["stories"].insert(
+                self.db.table("stories").insert(
                     {
                         "id": story_id,
                         "first_seen": row["fetched_at"],
@@ -203,6 +203,7 @@ class Archive:
                     }
                 )
             else:
+                assert story_id is not None
                 self._join_story(story_id, row["source"])
             if values is not None and new_story:
                 # A story is found by its first article's bands; copies are checked against
@@ -263,7 +264,7 @@ class Archive:
             [article_id],
         ).fetchone()
         revision, old_title, old_text, old_fingerprint, old_fetched = old
-        self.db["article_revisions"].insert(
+        self.db.table("article_revisions").insert(
             {
                 "article_id": article_id,
                 "revision": revision,
@@ -361,7 +362,7 @@ class Archive:
             etag = previous.etag if previous else None
             last_modified = previous.last_modified if previous else None
         with self.db.atomic():
-            self.db["fetches"].upsert(
+            self.db.table("fetches").upsert(
                 {
                     "url": url,
                     "source": source,
@@ -392,7 +393,7 @@ class Archive:
         if isinstance(row.get("stats"), dict):
             row["stats"] = json.dumps(row["stats"], ensure_ascii=False, default=str)
         with self.db.atomic():
-            return int(self.db["crawl_runs"].insert(row).last_pk)  # type: ignore[arg-type]
+            return int(self.db.table("crawl_runs").insert(row).last_pk)  # type: ignore[arg-type]
 
     def crawl_runs(self, run_id: str) -> list[dict[str, Any]]:
         return list(

@@ -21,7 +21,7 @@ Migration = Callable[[sqlite_utils.Database], None]
 
 
 def m001_core_tables(db: sqlite_utils.Database) -> None:
-    db["articles"].create(
+    db.table("articles").create(
         {
             "id": int,
             "url": str,
@@ -41,17 +41,17 @@ def m001_core_tables(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"url", "canonical_url", "source", "fetched_at"},
     )
-    db["articles"].create_index(["canonical_url"], unique=True)
-    db["articles"].create_index(["source", "fetched_at"])
-    db["articles"].create_index(["story_id"])
+    db.table("articles").create_index(["canonical_url"], unique=True)
+    db.table("articles").create_index(["source", "fetched_at"])
+    db.table("articles").create_index(["story_id"])
     # Other URLs of a stored article (redirect sources, tracking-parameter variants), so
     # they are recognised without a download.
-    db["article_aliases"].create(
+    db.table("article_aliases").create(
         {"url": str, "article_id": int, "seen_at": str},
         pk="url",
         foreign_keys=[("article_id", "articles", "id")],
     )
-    db["fetches"].create(
+    db.table("fetches").create(
         {
             "url": str,
             "source": str,
@@ -65,8 +65,8 @@ def m001_core_tables(db: sqlite_utils.Database) -> None:
         },
         pk="url",
     )
-    db["fetches"].create_index(["parent"])
-    db["crawl_runs"].create(
+    db.table("fetches").create_index(["parent"])
+    db.table("crawl_runs").create(
         {
             "id": int,
             "run_id": str,
@@ -84,7 +84,7 @@ def m001_core_tables(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["crawl_runs"].create_index(["source", "started_at"])
+    db.table("crawl_runs").create_index(["source", "started_at"])
 
 
 def m002_full_text_search(db: sqlite_utils.Database) -> None:
@@ -102,10 +102,10 @@ def m003_stories(db: sqlite_utils.Database) -> None:
     the persisted LSH bands that find a story's syndicated copies."""
     from crawler.text.dedup import band_keys, content_fingerprint, signature
 
-    db["articles"].add_column("fingerprint", str)
-    db["articles"].add_column("revision", int, not_null_default=1)
-    db["articles"].create_index(["fingerprint"])
-    db["stories"].create(
+    db.table("articles").add_column("fingerprint", str)
+    db.table("articles").add_column("revision", int, not_null_default=1)
+    db.table("articles").create_index(["fingerprint"])
+    db.table("stories").create(
         {
             "id": int,
             "first_seen": str,
@@ -122,7 +122,7 @@ def m003_stories(db: sqlite_utils.Database) -> None:
         "CREATE TABLE story_bands (key INTEGER NOT NULL, story_id INTEGER NOT NULL, "
         "PRIMARY KEY (key, story_id)) WITHOUT ROWID"
     )
-    db["article_revisions"].create(
+    db.table("article_revisions").create(
         {
             "article_id": int,
             "revision": int,
@@ -165,7 +165,7 @@ def m003_stories(db: sqlite_utils.Database) -> None:
 
 def m004_alerts(db: sqlite_utils.Database) -> None:
     """The alert outbox: one row per (rule, story, channel), written with the article."""
-    db["alerts"].create(
+    db.table("alerts").create(
         {
             "id": int,
             "rule": str,
@@ -191,9 +191,11 @@ def m004_alerts(db: sqlite_utils.Database) -> None:
         not_null={"rule", "story_id", "channel", "status"},
         defaults={"status": "pending", "attempts": 0},
     )
-    db["alerts"].create_index(["rule", "story_id", "channel"], unique=True)
-    db["alerts"].create_index(["status", "next_attempt_at"])
-    db["digests"].create({"rule": str, "channel": str, "last_sent_at": str}, pk=("rule", "channel"))
+    db.table("alerts").create_index(["rule", "story_id", "channel"], unique=True)
+    db.table("alerts").create_index(["status", "next_attempt_at"])
+    db.table("digests").create(
+        {"rule": str, "channel": str, "last_sent_at": str}, pk=("rule", "channel")
+    )
 
 
 MIGRATIONS: list[Migration] = [m001_core_tables, m002_full_text_search, m003_stories, m004_alerts]

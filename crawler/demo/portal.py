@@ -292,7 +292,8 @@ class PortalServer:
     ) -> None:
         self._httpd = _PortalHTTPServer((host, port), _Handler)
         self._httpd.portal = self
-        self.host, self.port = self._httpd.server_address[:2]  # type: ignore[misc]
+        address = self._httpd.server_address
+        self.host, self.port = str(address[0]), int(address[1])
         self.base = f"http://{self.host}:{self.port}"
         self.site = PortalSite(self.base, articles)
         self.requests: list[dict[str, Any]] = []
@@ -358,10 +359,10 @@ class PortalServer:
             for part in query.split("&"):
                 if part.startswith("page=") and part[5:].isdigit():
                     page = int(part[5:])
-            body = site.listing(page)
-            if body is None:
+            listing = site.listing(page)
+            if listing is None:
                 return Reply(404, b"no such page", {"Content-Type": "text/plain"})
-            return self._conditional(body, "text/html; charset=utf-8", headers)
+            return self._conditional(listing, "text/html; charset=utf-8", headers)
         return self._test_route(path)
 
     def _test_route(self, path: str) -> Reply:

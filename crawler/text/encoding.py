@@ -278,22 +278,22 @@ def decode_bytes(
             return Decoded(body.decode(codec, errors="replace"), codec, "byte-order mark", declared)
 
     if _has_multibyte_utf8(body):
-        text = _strict(body, "utf-8")
-        if text is not None:
+        utf8 = _strict(body, "utf-8")
+        if utf8 is not None:
             why = "valid multi-byte UTF-8"
             if declared and normalize_label(declared) not in ("utf-8", None):
                 why += f" (overrides declared {declared})"
-            return Decoded(text, "utf-8", why, declared)
+            return Decoded(utf8, "utf-8", why, declared)
     else:
         return Decoded(body.decode("ascii"), "ascii", "ASCII only", declared)
 
     for label, where in ((http_charset, "HTTP header"), (declared_label, declared_where)):
         if not label:
             continue
-        codec = normalize_label(label)
-        if codec is None or codec == "utf-8":
+        label_codec = normalize_label(label)
+        if label_codec is None or label_codec == "utf-8":
             continue
-        decoded = _decode_as(body, codec)
+        decoded = _decode_as(body, label_codec)
         if decoded is not None and _plausible(decoded[0], decoded[1], body):
             return Decoded(decoded[0], decoded[1], f"declared {label} in {where}", declared)
         LOGGER.debug("declared charset %s (%s) rejected", label, where)
