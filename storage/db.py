@@ -29,6 +29,7 @@ from crawler.text.dedup import (
 from storage.migrations import migrate
 from storage.outbox import enqueue_alerts
 from storage.search import fts_query, index_text
+from storage.stories import start_story
 
 __all__ = ["Archive", "FetchState", "Stored", "compress_html", "decompress_html", "utc_now"]
 
@@ -190,28 +191,18 @@ class Archive:
                 self.db.execute(
                     "UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id]
                 )
-                self.db.table("stories").insert(
-                    {
-                        "id": story_id,
-                        "first_seen": row["fetched_at"],
-                        "first_source": row["source"],
-                        "first_url": row["url"],
-                        "title": title,
-                        "article_count": 1,
-                        "sources": json.dumps([row["source"]], ensure_ascii=False),
-                        "signature": None if values is None else values.tobytes(),
-                    }
+                start_story(
+                    self.db,
+                    story_id=story_id,
+                    first_seen=row["fetched_at"],
+                    source=row["source"],
+                    url=row["url"],
+                    title=title,
+                    values=values,
                 )
             else:
                 assert story_id is not None
                 self._join_story(story_id, row["source"])
-            if values is not None and new_story:
-                # A story is found by its first article's bands; copies are checked against
-                # that signature anyway, so their bands would only grow the index.
-                self.db.conn.executemany(
-                    "INSERT OR IGNORE INTO story_bands (key, story_id) VALUES (?, ?)",
-                    [(key, story_id) for key in band_keys(values)],
-                )
             self.db.execute(
                 "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
                 [article_id, index_text(title), index_text(text)],

@@ -6,7 +6,6 @@ Add a migration by appending a function to ``MIGRATIONS``; never edit one that s
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -100,7 +99,8 @@ def m002_full_text_search(db: sqlite_utils.Database) -> None:
 def m003_stories(db: sqlite_utils.Database) -> None:
     """Stories (one per event, however many outlets), content fingerprints, revisions and
     the persisted LSH bands that find a story's syndicated copies."""
-    from crawler.text.dedup import band_keys, content_fingerprint, signature
+    from crawler.text.dedup import content_fingerprint, signature
+    from storage.stories import start_story
 
     db.table("articles").add_column("fingerprint", str)
     db.table("articles").add_column("revision", int, not_null_default=1)
@@ -143,24 +143,15 @@ def m003_stories(db: sqlite_utils.Database) -> None:
             "UPDATE articles SET fingerprint = ?, story_id = ? WHERE id = ?",
             [content_fingerprint(text or title or ""), article_id, article_id],
         )
-        db.execute(
-            "INSERT INTO stories (id, first_seen, first_source, first_url, title, article_count, "
-            "sources, signature) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-            [
-                article_id,
-                fetched_at,
-                source,
-                url,
-                title,
-                json.dumps([source]),
-                None if values is None else values.tobytes(),
-            ],
+        start_story(
+            db,
+            story_id=article_id,
+            first_seen=fetched_at,
+            source=source,
+            url=url,
+            title=title,
+            values=values,
         )
-        if values is not None:
-            db.conn.executemany(
-                "INSERT OR IGNORE INTO story_bands (key, story_id) VALUES (?, ?)",
-                [(key, article_id) for key in band_keys(values)],
-            )
 
 
 def m004_alerts(db: sqlite_utils.Database) -> None:
