@@ -29,7 +29,7 @@ from crawler.text.dedup import (
 from storage.migrations import migrate
 from storage.outbox import enqueue_alerts
 from storage.search import fts_query, index_text
-from storage.stories import start_story
+from storage.stories import start_story, template_paragraphs
 
 __all__ = ["Archive", "FetchState", "Stored", "compress_html", "decompress_html", "utc_now"]
 
@@ -167,6 +167,10 @@ class Archive:
                         now=utc_now(),
                     )
                 return Stored(article_id, False, story_id, False, revised)
+            template = template_paragraphs(self.db, source=article["source"], text=text)
+            if template and values is not None:
+                own = "\n".join(p for p in text.split("\n") if p.strip() not in template)
+                values = signature(own)
             story_id = self._find_story(fingerprint, values)
             row = {
                 "url": article["url"],

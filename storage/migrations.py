@@ -189,7 +189,22 @@ def m004_alerts(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_core_tables, m002_full_text_search, m003_stories, m004_alerts]
+def m005_source_paragraphs(db: sqlite_utils.Database) -> None:
+    """How many articles of a source carry each paragraph: a paragraph that two earlier
+    articles of the same source carried is the site's template, not the article."""
+    db.execute(
+        "CREATE TABLE source_paragraphs (source TEXT NOT NULL, hash TEXT NOT NULL, "
+        "articles INTEGER NOT NULL, PRIMARY KEY (source, hash)) WITHOUT ROWID"
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    m001_core_tables,
+    m002_full_text_search,
+    m003_stories,
+    m004_alerts,
+    m005_source_paragraphs,
+]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

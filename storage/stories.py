@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -9,7 +10,9 @@ import sqlite_utils
 
 from crawler.text.dedup import band_keys
 
-__all__ = ["start_story"]
+__all__ = ["start_story", "template_paragraphs"]
+
+TEMPLATE_AFTER = 2
 
 
 def start_story(
@@ -42,3 +45,26 @@ def start_story(
             "INSERT OR IGNORE INTO story_bands (key, story_id) VALUES (?, ?)",
             [(key, story_id) for key in band_keys(values)],
         )
+
+
+def template_paragraphs(db: sqlite_utils.Database, *, source: str, text: str) -> set[str]:
+    """Paragraphs of ``text`` that ``TEMPLATE_AFTER`` earlier articles of ``source``
+    carried too (a site's blurbs the boilerplate rules do not know); then count this
+    article's paragraphs. Such paragraphs would make unrelated short articles of one site
+    look alike, so story matching leaves them out."""
+    paragraphs = {p.strip() for p in text.split("\n") if len(p.strip()) >= 8}
+    if not paragraphs:
+        return set()
+    hashes = {hashlib.blake2b(p.encode("utf-8"), digest_size=12).hexdigest(): p for p in paragraphs}
+    placeholders = ",".join("?" * len(hashes))
+    rows = db.execute(
+        f"SELECT hash FROM source_paragraphs WHERE source = ? AND hash IN ({placeholders}) "
+        "AND articles >= ?",
+        [source, *hashes, TEMPLATE_AFTER],
+    ).fetchall()
+    db.conn.executemany(
+        "INSERT INTO source_paragraphs (source, hash, articles) VALUES (?, ?, 1) "
+        "ON CONFLICT (source, hash) DO UPDATE SET articles = articles + 1",
+        [(source, digest) for digest in hashes],
+    )
+    return {hashes[row[0]] for row in rows}

@@ -164,3 +164,23 @@ delay = 0
         conn.execute("SELECT count(*) FROM article_aliases WHERE url LIKE '%utm_%'").fetchone()[0]
         == 0
     )
+
+
+def test_a_sites_own_blurb_does_not_merge_its_articles(archive: Archive) -> None:
+    blurb = [
+        "欢迎关注本站微信公众号，获取更多芯片产业深度报道与独家解读。",
+        "本站长期招聘科技记者与行业分析师，简历请投递至招聘邮箱。",
+        "市场有风险，投资需谨慎，本站内容仅供参考，不构成任何投资建议。",
+        "本站所有文章均由编辑部审核发布，读者来信请注明姓名与联系方式。",
+        "每周五晚八点，本站直播间与行业嘉宾一起聊聊半导体的新变化。",
+    ]
+    bodies = [[demo.paragraphs[0] + demo.paragraphs[1][:30]] for demo in load_articles()[:5]]
+    stories = [
+        archive.add_article(article(n, "\n".join(body + blurb), source="site")).story_id
+        for n, body in enumerate(bodies)
+    ]
+    assert len(set(stories[2:])) == 3, "articles after the blurb became known were merged"
+    copy = archive.add_article(
+        article(9, "（转载）\n" + "\n".join(bodies[4]) + "\n编辑补充说明了统计口径。")
+    )
+    assert copy.story_id == stories[4]
