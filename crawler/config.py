@@ -150,6 +150,7 @@ class SourceConfig(_Strict):
     encoding: str | None = None
     selectors: SelectorsConfig = SelectorsConfig()
     host_aliases: dict[str, str] = {}
+    revisit: str | None = None
     enabled: bool = True
 
     @field_validator("name")
@@ -174,6 +175,13 @@ class SourceConfig(_Strict):
     @field_validator("interval")
     @classmethod
     def _interval_ok(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("revisit")
+    @classmethod
+    def _revisit_ok(cls, value: str | None) -> str | None:
         if value is not None:
             parse_duration(value)
         return value

@@ -15,7 +15,7 @@ and ``meta["newswatch_source"]``; requests without them (robots.txt) pass untouc
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from scrapy import Request, Spider
@@ -25,6 +25,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 
+from crawler.config import parse_duration
 from crawler.resources import archive_for, config_for
 from crawler.text.urls import canonical_url
 from storage import Archive
@@ -46,25 +47,41 @@ class AlreadyArchived(IgnoreRequest):
 
 
 class KnownArticleMiddleware:
-    def __init__(self, archive: Archive, stats, host_aliases=None) -> None:  # type: ignore[no-untyped-def]
+    """Skips archived articles; with a source's ``revisit`` window, an article first
+    fetched within it is asked again, conditionally, so an edit becomes a revision."""
+
+    def __init__(  # type: ignore[no-untyped-def]
+        self, archive: Archive, stats, host_aliases=None, revisit=None
+    ) -> None:
         self.archive = archive
         self.stats = stats
-        # per source: its mobile hosts and their desktop twins
+        # per source: its mobile hosts and their desktop twins; its revisit window
         self.host_aliases: dict[str, dict[str, str]] = host_aliases or {}
+        self.revisit: dict[str, timedelta] = revisit or {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> KnownArticleMiddleware:
         config = config_for(crawler)
         aliases = {s.name: s.host_aliases for s in config.sources if s.host_aliases}
-        return cls(archive_for(crawler), crawler.stats, aliases)
+        revisit = {s.name: parse_duration(s.revisit) for s in config.sources if s.revisit}
+        return cls(archive_for(crawler), crawler.stats, aliases, revisit)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if request.meta.get("newswatch_kind") != "article" or request.meta.get("redirect_times"):
             return
-        hosts = self.host_aliases.get(request.meta.get("newswatch_source", ""))
-        if self.archive.is_known_url(canonical_url(request.url, host_aliases=hosts)):
-            self.stats.inc_value("newswatch/articles_known")
-            raise AlreadyArchived(f"already archived: {request.url}")
+        source = request.meta.get("newswatch_source", "")
+        canonical = canonical_url(request.url, host_aliases=self.host_aliases.get(source))
+        if not self.archive.is_known_url(canonical):
+            return
+        window = self.revisit.get(source)
+        first_seen = self.archive.first_fetched(canonical) if window else None
+        if window and first_seen and datetime.now(UTC) - first_seen < window:
+            self.stats.inc_value("newswatch/articles_revisited")
+            request.meta["newswatch_revisit"] = True
+            request.meta["handle_httpstatus_list"] = [304]
+            return
+        self.stats.inc_value("newswatch/articles_known")
+        raise AlreadyArchived(f"already archived: {request.url}")
 
 
 class ConditionalGetMiddleware:
@@ -77,7 +94,8 @@ class ConditionalGetMiddleware:
         return cls(archive_for(crawler), crawler.stats)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        if request.meta.get("newswatch_kind") not in ENTRY_KINDS:
+        kind = request.meta.get("newswatch_kind")
+        if kind not in ENTRY_KINDS and not request.meta.get("newswatch_revisit"):
             return
         state = self.archive.fetch_state(request.url)
         if state is None:

@@ -202,6 +202,8 @@ class SourceSpider(scrapy.Spider):
                 )
 
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
+        if self._not_modified(response):
+            return
         content_type = response.headers.get(b"Content-Type", b"") or b""
         if not content_type.split(b";")[0].strip().lower().startswith(_HTML_TYPES):
             self.crawler.stats.inc_value("newswatch/articles_not_html")

@@ -117,6 +117,19 @@ class Archive:
             is not None
         )
 
+    def first_fetched(self, canonical_url: str) -> datetime | None:
+        """When the article at ``canonical_url`` (or an alias) was first stored."""
+        row = self.db.execute(
+            "SELECT coalesce((SELECT min(r.fetched_at) FROM article_revisions r "
+            "WHERE r.article_id = a.id), a.fetched_at) FROM articles a "
+            "WHERE a.canonical_url = ? OR a.id = "
+            "(SELECT article_id FROM article_aliases WHERE url = ?) LIMIT 1",
+            [canonical_url, canonical_url],
+        ).fetchone()
+        if row is None or not row[0]:
+            return None
+        return datetime.fromisoformat(row[0].replace("Z", "+00:00"))
+
     def add_alias(self, url: str, article_id: int) -> None:
         """Record ``url`` (canonical form) as another address of article ``article_id``."""
         self.db.execute(

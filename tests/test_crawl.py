@@ -227,3 +227,42 @@ def test_seeds_served_with_wrong_and_missing_declarations(tmp_path: Path, write_
     assert "當地市場" in stored["seed-000.html"]["text"]
     assert "因為馬來" in stored["seed-004.html"]["text"]
     assert "昇騰" in stored["seed-004.html"]["text"]
+
+
+def test_revisit_window_turns_an_edit_into_a_revision(
+    portal: PortalServer, tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    db = tmp_path / "archive.db"
+    config = write_config(
+        portal_config(portal.base, db).replace(
+            'name = "portal-sitemap"', 'name = "portal-sitemap"\nrevisit = "1h"'
+        )
+    )
+    crawl(config, "--source", "portal-sitemap")
+    target = portal.site.articles[2]
+    # An edit changes the page and the time the news sitemap lists, so the sitemap is
+    # answered 200 again and lists the article.
+    edited = replace(
+        target,
+        date=target.date.replace(":00+", ":30+"),
+        paragraphs=(*target.paragraphs, "更正：本文第二段的企业数量有误，现已更正。"),
+    )
+    portal.site.articles[2] = edited
+    portal.site.by_path[edited.path] = edited
+    portal.clear_log()
+    crawl(config, "--source", "portal-sitemap")
+    assert len(portal.requested("/news/")) == len(portal.site.articles)  # asked again
+    [row] = rows(
+        db,
+        "SELECT id, revision, text, story_id FROM articles WHERE canonical_url = ?",
+        portal.url(target.path),
+    )
+    assert row["revision"] == 2 and "更正" in row["text"] and row["story_id"] == row["id"]
+    assert len(rows(db, "SELECT * FROM article_revisions")) == 1
+    assert len(rows(db, "SELECT id FROM articles")) == len(portal.site.articles)
+    # A source without a revisit window never asks for an archived article again.
+    portal.clear_log()
+    crawl(config, "--source", "portal-listings")
+    assert not portal.requested("/news/")
