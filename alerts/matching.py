@@ -85,25 +85,41 @@ class Hit:
 
 @dataclass
 class RuleMatch:
+    """A rule that fired: its hits (evidence first from the title), with the matched text,
+    spans and snippet worked out when asked for (most matches are only counted)."""
+
     rule: str
     channels: list[str] | None
     mode: str
-    hits: list[Hit] = field(default_factory=list)
-    snippet: str = ""
+    evidence: list[Hit] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def hits(self) -> list[Hit]:
+        """The hits, each named by the text it matched as written in the article."""
+        return [
+            Hit(self.fields[h.field][h.start : h.end], h.field, h.start, h.end)
+            for h in self.evidence
+        ]
 
     @property
     def terms(self) -> list[str]:
         return list(dict.fromkeys(hit.term for hit in self.hits))
 
+    @property
+    def snippet(self) -> str:
+        hits = self.hits
+        return _snippet(self.fields, hits[0]) if hits else ""
+
     def to_dict(self) -> dict[str, Any]:
+        hits = self.hits
         return {
             "rule": self.rule,
-            "terms": self.terms,
+            "terms": list(dict.fromkeys(hit.term for hit in hits)),
             "spans": [
-                {"term": h.term, "field": h.field, "start": h.start, "end": h.end}
-                for h in self.hits
+                {"term": h.term, "field": h.field, "start": h.start, "end": h.end} for h in hits
             ],
-            "snippet": self.snippet,
+            "snippet": _snippet(self.fields, hits[0]) if hits else "",
         }
 
 
@@ -260,14 +276,7 @@ class RuleSet:
                 return None
             evidence += found
         evidence = sorted(set(evidence), key=lambda h: (h.field != "title", h.start))
-        named = [Hit(fields[h.field][h.start : h.end], h.field, h.start, h.end) for h in evidence]
-        return RuleMatch(
-            config.name,
-            config.channels,
-            config.mode,
-            named,
-            _snippet(fields, named[0]) if named else "",
-        )
+        return RuleMatch(config.name, config.channels, config.mode, evidence, fields)
 
 
 def _same_case(text: str, hit: Hit, original: str) -> bool:
