@@ -174,6 +174,13 @@ class RuleSet:
                     if folded:
                         self._owners[folded].append((index, role, term))
         self._regex_rules = [i for i, rule in enumerate(self.rules) if rule.regexes]
+        self._simple = {
+            i
+            for i, rule in enumerate(self.rules)
+            if rule.keywords
+            and not (rule.all or rule.exclude or rule.near or rule.regexes)
+            and not (rule.config.case_sensitive or rule.config.sources or rule.config.languages)
+        }
         self._patterns = list(self._owners)
         self._automaton: Any = None
         if self._patterns:
@@ -212,17 +219,30 @@ class RuleSet:
         fields = {"title": title or "", "text": text or ""}
         scans = {name: self._scan(value, name) for name, value in fields.items()}
         # Only rules that own a term found here, or that have a regex, can fire: the cost
-        # follows the text and its hits, not the number of rules.
+        # follows the text and its hits, not the number of rules. A keywords-only rule
+        # (the common case) fires on any hit of its terms, so its hits are its evidence.
         candidates = set(self._regex_rules)
-        for scan in scans.values():
-            for term in scan:
-                candidates.update(owner for owner, _, _ in self._owners[term])
-        results = []
-        for index in sorted(candidates):
+        simple: dict[int, list[Hit]] = {}
+        for name, scan in scans.items():
+            for term, hits in scan.items():
+                for owner, _, _ in self._owners[term]:
+                    if owner in self._simple:
+                        if name in self.rules[owner].config.fields:
+                            simple.setdefault(owner, []).extend(hits)
+                    else:
+                        candidates.add(owner)
+        results: list[tuple[int, RuleMatch]] = []
+        for index, hits in simple.items():
+            config = self.rules[index].config
+            evidence = sorted(set(hits), key=lambda h: (h.field != "title", h.start))
+            results.append(
+                (index, RuleMatch(config.name, config.channels, config.mode, evidence, fields))
+            )
+        for index in candidates:
             match = self._evaluate(index, self.rules[index], fields, scans, source, lang)
             if match is not None:
-                results.append(match)
-        return results
+                results.append((index, match))
+        return [match for _, match in sorted(results, key=lambda pair: pair[0])]
 
     def _evaluate(
         self,
