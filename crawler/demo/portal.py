@@ -20,7 +20,6 @@ import html
 import threading
 import time
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -402,6 +401,3 @@ class PortalServer:
         if fresh:
             return Reply(304, b"", base)
         return Reply(200, body, {**base, "Content-Type": content_type})
-
-    def articles(self) -> Iterator[DemoArticle]:
-        yield from self.site.articles

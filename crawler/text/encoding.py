@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import codecs
 import logging
-import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,7 +34,6 @@ __all__ = [
     "decode_bytes",
     "find_declared_charset",
     "han_commonness",
-    "han_log_frequency",
     "han_ranks",
     "normalize_label",
 ]
@@ -47,8 +45,6 @@ _META_CHARSET_RE = re.compile(
 )
 _XML_DECL_RE = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)["']""")
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_HANGUL_RE = re.compile(r"[\uac00-\ud7af]")
-_KANA_RE = re.compile(r"[\u3040-\u30ff]")
 _LATIN_MOJIBAKE_RE = re.compile(r"[\u00c0-\u00ff][\u0080-\u00ff\u2018-\u203a\u0152-\u0192]")
 
 _BOMS = (
@@ -159,16 +155,6 @@ def han_commonness(text: str) -> tuple[float, int]:
         return 0.0, 0
     common = _common_han()
     return sum(1 for ch in han if ch in common) / len(han), len(han)
-
-
-def han_log_frequency(text: str) -> float:
-    """Mean log-probability-like score of the Han characters in ``text`` by frequency rank
-    (higher is likelier); 0.0 when there are none."""
-    han = _HAN_RE.findall(text)
-    if not han:
-        return 0.0
-    ranks = han_ranks()
-    return -sum(math.log(ranks.get(ch, 20000) + 10) for ch in han) / len(han)
 
 
 def normalize_label(label: str) -> str | None:

@@ -36,7 +36,6 @@ _LATIN_PAIR_RE = re.compile(
 )
 _HAN_RE = re.compile(r"[\u3400-\u9fff]")
 _ODD_RE = re.compile(r"[\u0080-\u009f\ue000-\uf8ff\ufffd]")
-_REPLACED_RE = re.compile(r"\ufffd")
 _REPLACEMENT_RUN_RE = re.compile(r"(?:锟斤拷)+|\ufffd+")
 _MAX_ROUNDS = 3
 _RARE = 3000
