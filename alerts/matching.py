@@ -22,9 +22,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import ahocorasick_rs
 
@@ -33,7 +33,7 @@ from crawler.text.fold import fold_char
 
 __all__ = ["Hit", "RuleMatch", "RuleSet", "fold_with_offsets"]
 
-_WORD = re.compile(r"[a-z0-9]")
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 SNIPPET_RADIUS = 40
 MARK_OPEN, MARK_CLOSE = "【", "】"
 
@@ -75,15 +75,21 @@ def fold_term(term: str, *, keep_case: bool = False) -> str:
     return fold_with_offsets(term.strip(), keep_case=keep_case)[0]
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
+    """Where a term occurred: ``field`` and the span ``start:end`` in that field's text."""
+
     term: str
     field: str
     start: int
     end: int
 
 
-@dataclass
+def _evidence_order(hit: Hit) -> tuple[bool, int]:
+    """Title hits first, then by position."""
+    return (hit.field != "title", hit.start)
+
+
+@dataclass(slots=True)
 class RuleMatch:
     """A rule that fired: its hits (evidence first from the title), with the matched text,
     spans and snippet worked out when asked for (most matches are only counted)."""
@@ -158,30 +164,40 @@ class RuleSet:
 
     def __init__(self, rules: Sequence[RuleConfig]) -> None:
         self.rules = [_Rule.compile(rule) for rule in rules]
-        # folded term -> [(rule index, role, original term)]
-        self._owners: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+        # folded term -> the rules that use it (in any role)
+        owners: dict[str, dict[int, None]] = defaultdict(dict)
         for index, rule in enumerate(self.rules):
-            config = rule.config
-            roles: list[tuple[str, Iterable[str]]] = [
-                ("keywords", config.keywords),
-                ("all", config.all),
-                ("exclude", config.exclude),
-                ("near", [t for near in config.near for t in near.terms]),
-            ]
-            for role, terms in roles:
-                for term in terms:
-                    folded = fold_term(term)
-                    if folded:
-                        self._owners[folded].append((index, role, term))
+            for folded, _ in rule.terms:
+                owners[folded][index] = None
         self._regex_rules = [i for i, rule in enumerate(self.rules) if rule.regexes]
-        self._simple = {
+        # A keywords-only rule (the common case) fires on any hit of its terms in the fields
+        # it reads, so its hits are its evidence: field -> folded term -> such rules. Every
+        # other rule that owns a term is evaluated in full when the term is found.
+        simple = {
             i
             for i, rule in enumerate(self.rules)
             if rule.keywords
             and not (rule.all or rule.exclude or rule.near or rule.regexes)
             and not (rule.config.case_sensitive or rule.config.sources or rule.config.languages)
         }
-        self._patterns = list(self._owners)
+        self._simple_owners: dict[str, dict[str, tuple[int, ...]]] = {"title": {}, "text": {}}
+        self._other_owners: dict[str, tuple[int, ...]] = {}
+        for folded, using in owners.items():
+            for name, by_term in self._simple_owners.items():
+                reading = tuple(
+                    i for i in using if i in simple and name in self.rules[i].config.fields
+                )
+                if reading:
+                    by_term[folded] = reading
+            others = tuple(i for i in using if i not in simple)
+            if others:
+                self._other_owners[folded] = others
+        self._patterns = list(owners)
+        self._heads = [(r.config.name, r.config.channels, r.config.mode) for r in self.rules]
+        # Per pattern: the term, and whether its first / last character needs a boundary.
+        self._pattern_info = [
+            (term, term[0] in _WORD_CHARS, term[-1] in _WORD_CHARS) for term in self._patterns
+        ]
         self._automaton: Any = None
         if self._patterns:
             self._automaton = ahocorasick_rs.AhoCorasick(
@@ -192,24 +208,30 @@ class RuleSet:
         return len(self.rules)
 
     def _scan(self, text: str, field_name: str) -> dict[str, list[Hit]]:
-        """Bounded occurrences of every term in ``text``, by folded term."""
-        found: dict[str, list[Hit]] = defaultdict(list)
+        """Bounded occurrences of every term in ``text``, by folded term, in order."""
+        found: dict[str, list[Hit]] = {}
         if self._automaton is None or not text:
             return found
         folded, offsets = fold_with_offsets(text)
+        size = len(folded)
+        info = self._pattern_info
         for pattern, start, stop in self._automaton.find_matches_as_indexes(
             folded, overlapping=True
         ):
-            term = self._patterns[pattern]
-            end = stop - 1
-            if _WORD.match(term[0]) and start > 0 and _WORD.match(folded[start - 1]):
+            term, bounded_start, bounded_end = info[pattern]
+            if bounded_start and start > 0 and folded[start - 1] in _WORD_CHARS:
                 continue
-            if _WORD.match(term[-1]) and end + 1 < len(folded) and _WORD.match(folded[end + 1]):
+            if bounded_end and stop < size and folded[stop] in _WORD_CHARS:
                 continue
             if offsets is None:
-                found[term].append(Hit(term, field_name, start, end + 1))
+                hit = Hit(term, field_name, start, stop)
             else:
-                found[term].append(Hit(term, field_name, offsets[start], offsets[end] + 1))
+                hit = Hit(term, field_name, offsets[start], offsets[stop - 1] + 1)
+            hits = found.get(term)
+            if hits is None:
+                found[term] = [hit]
+            else:
+                hits.append(hit)
         return found
 
     def match(
@@ -219,34 +241,38 @@ class RuleSet:
         fields = {"title": title or "", "text": text or ""}
         scans = {name: self._scan(value, name) for name, value in fields.items()}
         # Only rules that own a term found here, or that have a regex, can fire: the cost
-        # follows the text and its hits, not the number of rules. A keywords-only rule
-        # (the common case) fires on any hit of its terms, so its hits are its evidence.
+        # follows the text and its hits, not the number of rules.
         candidates = set(self._regex_rules)
-        simple: dict[int, list[Hit]] = {}
+        simple: dict[int, list[list[Hit]]] = {}
         for name, scan in scans.items():
+            simple_owners = self._simple_owners[name]
             for term, hits in scan.items():
-                for owner, _, _ in self._owners[term]:
-                    if owner in self._simple:
-                        if name in self.rules[owner].config.fields:
-                            simple.setdefault(owner, []).extend(hits)
+                for owner in simple_owners.get(term, ()):
+                    parts = simple.get(owner)
+                    if parts is None:
+                        simple[owner] = [hits]
                     else:
-                        candidates.add(owner)
-        results: list[tuple[int, RuleMatch]] = []
-        for index, hits in simple.items():
-            config = self.rules[index].config
-            evidence = sorted(set(hits), key=lambda h: (h.field != "title", h.start))
-            results.append(
-                (index, RuleMatch(config.name, config.channels, config.mode, evidence, fields))
-            )
-        for index in candidates:
-            match = self._evaluate(index, self.rules[index], fields, scans, source, lang)
-            if match is not None:
-                results.append((index, match))
-        return [match for _, match in sorted(results, key=lambda pair: pair[0])]
+                        parts.append(hits)
+                candidates.update(self._other_owners.get(term, ()))
+        matches: list[RuleMatch] = []
+        for index in sorted(simple.keys() | candidates) if candidates else sorted(simple):
+            parts = simple.get(index)
+            if parts is None:
+                match = self._evaluate(self.rules[index], fields, scans, source, lang)
+                if match is not None:
+                    matches.append(match)
+                continue
+            # One list of one term's hits in one field is already in order, without repeats.
+            if len(parts) == 1:
+                evidence = list(parts[0])
+            else:
+                evidence = sorted((hit for part in parts for hit in part), key=_evidence_order)
+            name, channels, mode = self._heads[index]
+            matches.append(RuleMatch(name, channels, mode, evidence, fields))
+        return matches
 
     def _evaluate(
         self,
-        index: int,
         rule: _Rule,
         fields: dict[str, str],
         scans: dict[str, dict[str, list[Hit]]],
@@ -295,7 +321,7 @@ class RuleSet:
             if not found:
                 return None
             evidence += found
-        evidence = sorted(set(evidence), key=lambda h: (h.field != "title", h.start))
+        evidence = sorted(set(evidence), key=_evidence_order)
         return RuleMatch(config.name, config.channels, config.mode, evidence, fields)
 
 
