@@ -117,6 +117,7 @@ class CrawlConfig(_Strict):
     timeout: Annotated[float, Field(gt=0)] = 30.0
     max_page_size: Annotated[int, Field(gt=0)] = 16 * 1024 * 1024
     retries: Annotated[int, Field(ge=0, le=10)] = 3
+    allow_private_addresses: bool = False
 
 
 class SelectorsConfig(_Strict):

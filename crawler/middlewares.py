@@ -1,22 +1,31 @@
-"""Downloader middlewares.
+"""Downloader middlewares, in the order requests pass them.
 
 - :class:`KnownArticleMiddleware` (50): an article already in the archive, under its
   canonical URL or an alias, is not downloaded again. Reads the archive.
 - :class:`ConditionalGetMiddleware` (60): entry points (feeds, sitemaps, listings) are asked
   with ``If-None-Match``/``If-Modified-Since`` from the ``fetches`` table, and every
   response or failure is recorded there.
+- :class:`AddressGuardMiddleware` (65): a request to a loopback, private, link-local or
+  otherwise non-public address is refused unless its host is one the config names for the
+  source (or ``crawl.allow_private_addresses`` is set): a feed link or a redirect cannot
+  lead the crawler into the network it runs in. IP literals and ``localhost`` names are
+  refused before any connection (and before robots.txt is asked); a name that resolves to
+  such an address is caught on the response, which is dropped.
 - :class:`RetryAfterMiddleware` (550, replaces Scrapy's RetryMiddleware): retries 429/5xx
   and honours ``Retry-After`` up to ``RETRY_AFTER_MAX`` seconds.
 
 Requests carry ``meta["newswatch_kind"]`` (``feed``, ``sitemap``, ``listing``, ``article``)
-and ``meta["newswatch_source"]``; requests without them (robots.txt) pass untouched.
+and ``meta["newswatch_source"]``; requests without them (robots.txt) pass untouched, except
+that the guard holds them to the hosts of every source.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
@@ -31,6 +40,8 @@ from crawler.text.urls import canonical_url
 from storage import Archive
 
 __all__ = [
+    "AddressGuardMiddleware",
+    "BlockedAddress",
     "ConditionalGetMiddleware",
     "KnownArticleMiddleware",
     "RetryAfterMiddleware",
@@ -44,6 +55,75 @@ ENTRY_KINDS = frozenset({"feed", "sitemap", "listing"})
 
 class AlreadyArchived(IgnoreRequest):
     """The article is in the archive; not an error."""
+
+
+class BlockedAddress(IgnoreRequest):
+    """The request leads to a non-public address the config does not name; an error."""
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+def non_public_host(host: str) -> bool:
+    """``localhost`` names and IP literals outside the public internet (loopback, private,
+    link-local, carrier-grade NAT, reserved, multicast)."""
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not _is_public(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return False
+
+
+class AddressGuardMiddleware:
+    def __init__(  # type: ignore[no-untyped-def]
+        self, configured: dict[str, frozenset[str]], allow_all: bool, stats
+    ) -> None:
+        # per source: the hosts its config names; "" holds every source's (robots.txt)
+        self.configured = configured
+        self.allow_all = allow_all
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> AddressGuardMiddleware:
+        config = config_for(crawler)
+        configured: dict[str, frozenset[str]] = {}
+        for source in config.sources:
+            urls = [*source.feeds, *source.sitemaps, *source.listings]
+            hosts = {(urlsplit(url).hostname or "").lower() for url in urls}
+            hosts |= {h.lower() for pair in source.host_aliases.items() for h in pair}
+            configured[source.name] = frozenset(hosts - {""})
+        configured[""] = frozenset().union(*configured.values())
+        return cls(configured, config.crawl.allow_private_addresses, crawler.stats)
+
+    def _named(self, request: Request, host: str) -> bool:
+        source = request.meta.get("newswatch_source", "")
+        return host in self.configured.get(source, self.configured[""])
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        if self.allow_all:
+            return
+        host = (urlsplit(request.url).hostname or "").lower()
+        if non_public_host(host) and not self._named(request, host):
+            raise BlockedAddress(f"refused non-public address {host} (not named in the config)")
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        address = response.ip_address
+        if self.allow_all or address is None or request.meta.get("proxy"):
+            return response
+        host = (urlsplit(request.url).hostname or "").lower()
+        if not _is_public(address) and not self._named(request, host):
+            raise BlockedAddress(
+                f"refused {host}: it resolved to non-public address {address} "
+                "(not named in the config)"
+            )
+        return response
 
 
 class KnownArticleMiddleware:
@@ -128,7 +208,9 @@ class ConditionalGetMiddleware:
         self, request: Request, exception: Exception, spider: Spider | None = None
     ) -> None:
         kind = request.meta.get("newswatch_kind")
-        if kind is None or isinstance(exception, IgnoreRequest):
+        if kind is None or (
+            isinstance(exception, IgnoreRequest) and not isinstance(exception, BlockedAddress)
+        ):
             return
         self.archive.record_fetch(
             request.url,

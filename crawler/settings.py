@@ -47,6 +47,7 @@ TELNETCONSOLE_ENABLED = False
 
 # --- Components (orders leave gaps for later stages) -----------------------------------
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.AddressGuardMiddleware": 65,
     "crawler.middlewares.KnownArticleMiddleware": 50,
     "crawler.middlewares.ConditionalGetMiddleware": 60,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

@@ -30,7 +30,7 @@ from crawler.discovery import (
     parse_sitemap,
 )
 from crawler.items import ArticleItem
-from crawler.middlewares import AlreadyArchived
+from crawler.middlewares import AlreadyArchived, BlockedAddress
 from crawler.resources import archive_for, config_for
 from storage import utc_now
 
@@ -233,6 +233,9 @@ class SourceSpider(scrapy.Spider):
         if failure.check(HttpError):
             status = failure.value.response.status
             self._count_error(f"http_{status}", f"HTTP {status}", request.url)
+            return
+        if failure.check(BlockedAddress):
+            self._count_error("blocked_address", str(failure.value), request.url)
             return
         if failure.check(IgnoreRequest):
             self.crawler.stats.inc_value(f"newswatch/ignored/{kind}")

@@ -11,9 +11,12 @@ from scrapy.utils.test import get_crawler
 
 from crawler.demo.portal import PortalSite
 from crawler.middlewares import (
+    AddressGuardMiddleware,
     AlreadyArchived,
+    BlockedAddress,
     ConditionalGetMiddleware,
     KnownArticleMiddleware,
+    non_public_host,
     parse_retry_after,
 )
 from crawler.pipelines import ArchivePipeline, PagePipeline
@@ -175,6 +178,69 @@ def test_conditional_get_and_known_articles(settings: dict[str, str]) -> None:
         known.process_request(Request(f"{BASE}/b.html", meta={"newswatch_kind": "article"})) is None
     )
     assert crawler.stats.get_value("newswatch/articles_known") == 1
+
+
+@pytest.mark.parametrize(
+    ("host", "refused"),
+    [
+        ("localhost", True),
+        ("LOCALHOST.", True),
+        ("app.localhost", True),
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("10.1.2.3", True),
+        ("172.16.0.9", True),
+        ("192.168.1.1", True),
+        ("169.254.169.254", True),
+        ("100.64.0.1", True),
+        ("0.0.0.0", True),
+        ("224.0.0.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("fe80::1", True),
+        ("fd00::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("::ffff:10.0.0.1", True),
+        ("8.8.8.8", False),
+        ("2001:4860:4860::8888", False),
+        ("www.news.cn", False),
+        ("localhost.example.com", False),
+    ],
+)
+def test_non_public_hosts(host: str, refused: bool) -> None:
+    assert non_public_host(host) is refused
+
+
+def test_address_guard(settings: dict[str, str]) -> None:
+    import ipaddress
+
+    guard = AddressGuardMiddleware.from_crawler(get_crawler(SourceSpider, settings))
+    meta = {"newswatch_kind": "article", "newswatch_source": "portal"}
+    with pytest.raises(BlockedAddress):
+        guard.process_request(Request("http://169.254.169.254/latest/", meta=meta))
+    with pytest.raises(BlockedAddress):  # robots.txt and other requests without a source
+        guard.process_request(Request("http://10.0.0.1/robots.txt"))
+    assert guard.process_request(Request("https://www.news.cn/a.html", meta=meta)) is None
+
+    # A public name that resolved to a private address: the response is dropped...
+    request = Request("http://intranet.example/a.html", meta=meta)
+    inside = Response(request.url, ip_address=ipaddress.ip_address("192.168.0.7"))
+    with pytest.raises(BlockedAddress, match="192.168.0.7"):
+        guard.process_response(request, inside)
+    # ...unless it came through a proxy (the address is the proxy's) or is public.
+    proxied = Request(request.url, meta={**meta, "proxy": "http://10.0.0.2:3128"})
+    assert guard.process_response(proxied, inside) is inside
+    public = Response(request.url, ip_address=ipaddress.ip_address("93.184.216.34"))
+    assert guard.process_response(request, public) is public
+
+    # The source's own hosts are allowed, whatever they resolve to; so is everything
+    # when the config says so.
+    own = Request(f"{BASE}/news/a.html", meta=meta)
+    own_response = Response(own.url, ip_address=ipaddress.ip_address("127.0.0.1"))
+    assert guard.process_response(own, own_response) is own_response
+    open_guard = AddressGuardMiddleware({"": frozenset()}, True, guard.stats)
+    assert open_guard.process_request(Request("http://10.0.0.1/a.html", meta=meta)) is None
+    assert open_guard.process_response(request, inside) is inside
 
 
 def test_pipelines_store_an_article_once(settings: dict[str, str]) -> None:

@@ -176,6 +176,59 @@ def test_redirected_article_is_stored_once_and_remembered(
     assert not portal.requested("/news/")
 
 
+def test_links_and_redirects_into_unnamed_private_addresses_are_refused(
+    portal: PortalServer,
+    tmp_path: Path,
+    write_config,  # type: ignore[no-untyped-def]
+) -> None:
+    """A listing on the configured portal (127.0.0.1) links to a service on 127.0.0.2, to
+    localhost, to cloud metadata and to a private range, directly and through a redirect:
+    none of them is asked, each is counted; the portal's own article is archived."""
+    db = tmp_path / "archive.db"
+    with PortalServer(0, host="127.0.0.2") as inside:
+        secret = inside.site.articles[0].path
+        own = portal.site.articles[0]
+        refused = [
+            inside.url(secret),
+            f"http://localhost:{inside.port}{secret}",
+            f"http://[::1]:{inside.port}{secret}",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://10.0.0.1/news/a.html",
+            "/out",
+        ]
+        listing = "".join(f'<a href="{url}">x</a>' for url in [own.path, *refused]).encode()
+        portal.script["/list/"] = [Reply(200, listing, {"Content-Type": "text/html"})] * 2
+        # The redirect leads elsewhere than the direct link (a repeat would be filtered).
+        hidden = inside.site.articles[1].path
+        portal.script["/out"] = [Reply(302, b"", {"Location": inside.url(hidden)})] * 2
+        text = portal_config(portal.base, db).replace(
+            "article_links = '/news/[a-z]+/\\d{4}/[a-z0-9-]+\\.html$'",
+            "article_links = '/(news|out|latest)'",
+        )
+        assert "'/(news|out|latest)'" in text
+        started = time.monotonic()
+        crawl(write_config(text), "--source", "portal-listings")
+        assert time.monotonic() - started < 60
+        assert inside.requested() == []
+        assert [r["url"] for r in rows(db, "SELECT url FROM articles")] == [portal.url(own.path)]
+        [run] = rows(db, "SELECT errors, stats FROM crawl_runs")
+        stats = json.loads(run["stats"])
+        assert stats["newswatch/errors/blocked_address"] == len(refused), json.dumps(stats)
+        assert run["errors"] == len(refused)
+        assert portal.requested("/out")
+
+        # Allowed explicitly, the inside service is reached directly and by the redirect.
+        allowed = text.replace("[crawl]\n", "[crawl]\nallow_private_addresses = true\n")
+        assert allowed != text
+        portal.script["/list/"] = [
+            Reply(200, f'<a href="{inside.url(secret)}">x</a><a href="/out">y</a>'.encode())
+        ]
+        crawl(write_config(allowed), "--source", "portal-listings")
+        assert inside.requested(secret) and inside.requested(hidden)
+        assert portal.url(own.path) in {r["url"] for r in rows(db, "SELECT url FROM articles")}
+        assert inside.url(secret) in {r["url"] for r in rows(db, "SELECT url FROM articles")}
+
+
 def test_unknown_source_exits_2(portal: PortalServer, tmp_path: Path, write_config) -> None:  # type: ignore[no-untyped-def]
     config = write_config(portal_config(portal.base, tmp_path / "a.db"))
     result = run_cli("--config", str(config), "crawl", "--source", "nope")

@@ -22,6 +22,8 @@ from crawler.text.urls import canonical_url
         ("http://example.com/news/index.html", "http://example.com/news/"),
         ("http://example.com:8080/x?share_token=abc", "http://example.com:8080/x"),
         ("http://127.0.0.1:8765/news/a.html", "http://127.0.0.1:8765/news/a.html"),
+        ("http://[::1]:8765/news/a.html", "http://[::1]:8765/news/a.html"),
+        ("https://[2001:DB8::1]:443/a.html", "https://[2001:db8::1]/a.html"),
     ],
 )
 def test_canonical_url(url: str, expected: str) -> None:

@@ -87,6 +87,8 @@ def canonical_url(url: str, *, host_aliases: Mapping[str, str] | None = None) ->
         host = host_aliases.get(host, host)
     port = parts.port
     default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
     netloc = host if port in (None, default_port) else f"{host}:{port}"
     rebuilt = urlunsplit((parts.scheme.lower(), netloc, path, urlencode(query), ""))
     return w3lib_canonicalize(rebuilt, keep_fragments=False)
