@@ -80,13 +80,13 @@ def non_public_host(host: str) -> bool:
 
 
 class AddressGuardMiddleware:
-    def __init__(  # type: ignore[no-untyped-def]
-        self, configured: dict[str, frozenset[str]], allow_all: bool, stats
-    ) -> None:
+    """Keeps requests to public addresses and to the hosts the config names; the
+    refusals reach the spider's errback, which logs and counts them."""
+
+    def __init__(self, configured: dict[str, frozenset[str]], allow_all: bool) -> None:
         # per source: the hosts its config names; "" holds every source's (robots.txt)
         self.configured = configured
         self.allow_all = allow_all
-        self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AddressGuardMiddleware:
@@ -98,7 +98,7 @@ class AddressGuardMiddleware:
             hosts |= {h.lower() for pair in source.host_aliases.items() for h in pair}
             configured[source.name] = frozenset(hosts - {""})
         configured[""] = frozenset().union(*configured.values())
-        return cls(configured, config.crawl.allow_private_addresses, crawler.stats)
+        return cls(configured, config.crawl.allow_private_addresses)
 
     def _named(self, request: Request, host: str) -> bool:
         source = request.meta.get("newswatch_source", "")

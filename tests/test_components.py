@@ -238,7 +238,7 @@ def test_address_guard(settings: dict[str, str]) -> None:
     own = Request(f"{BASE}/news/a.html", meta=meta)
     own_response = Response(own.url, ip_address=ipaddress.ip_address("127.0.0.1"))
     assert guard.process_response(own, own_response) is own_response
-    open_guard = AddressGuardMiddleware({"": frozenset()}, True, guard.stats)
+    open_guard = AddressGuardMiddleware({"": frozenset()}, allow_all=True)
     assert open_guard.process_request(Request("http://10.0.0.1/a.html", meta=meta)) is None
     assert open_guard.process_response(request, inside) is inside
 
