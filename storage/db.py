@@ -23,13 +23,14 @@ from crawler.text.dedup import (
     STORY_THRESHOLD,
     band_keys,
     content_fingerprint,
+    own_parts_agree,
     signature,
     similarity,
 )
 from storage.migrations import migrate
 from storage.outbox import enqueue_alerts
 from storage.search import fts_query, index_text
-from storage.stories import start_story, template_paragraphs
+from storage.stories import count_story_paragraphs, start_story, template_paragraphs
 
 __all__ = ["Archive", "FetchState", "Stored", "compress_html", "decompress_html", "utc_now"]
 
@@ -184,7 +185,7 @@ class Archive:
             if template and values is not None:
                 own = "\n".join(p for p in text.split("\n") if p.strip() not in template)
                 values = signature(own)
-            story_id = self._find_story(fingerprint, values)
+            story_id = self._find_story(fingerprint, values, article["source"], text)
             row = {
                 "url": article["url"],
                 "canonical_url": article["canonical_url"],
@@ -217,6 +218,7 @@ class Archive:
                     title=title,
                     values=values,
                 )
+                count_story_paragraphs(self.db, source=row["source"], text=text)
             else:
                 assert story_id is not None
                 self._join_story(story_id, row["source"])
@@ -231,7 +233,13 @@ class Archive:
             )
         return Stored(article_id, True, story_id, new_story, False)
 
-    def _find_story(self, fingerprint: str, values: np.ndarray | None) -> int | None:
+    def _find_story(
+        self, fingerprint: str, values: np.ndarray | None, source: str, text: str
+    ) -> int | None:
+        """The story of an article with the same fingerprint, else of the most similar
+        near-duplicate at ``STORY_THRESHOLD`` or more; a story that already holds articles
+        of ``source`` must also agree with one of them beyond the paragraphs they share
+        (:func:`~crawler.text.dedup.own_parts_agree`: a site's blurb is not a story)."""
         row = self.db.execute(
             "SELECT story_id FROM articles WHERE fingerprint = ? LIMIT 1", [fingerprint]
         ).fetchone()
@@ -247,14 +255,27 @@ class Archive:
             f"WHERE b.key IN ({placeholders}) GROUP BY b.story_id ORDER BY count(*) DESC LIMIT 8",
             keys,
         ).fetchall()
-        best: tuple[float, int] | None = None
+        scored = []
         for story_id, blob in candidates:
             if blob is None:
                 continue
             score = similarity(values, np.frombuffer(blob, np.uint64))
-            if score >= STORY_THRESHOLD and (best is None or score > best[0]):
-                best = (score, int(story_id))
-        return None if best is None else best[1]
+            if score >= STORY_THRESHOLD:
+                scored.append((score, int(story_id)))
+        for _, story_id in sorted(scored, reverse=True):
+            same_site = self.db.execute(
+                "SELECT text FROM articles WHERE story_id = ? AND source = ? "
+                "ORDER BY id DESC LIMIT 3",
+                [story_id, source],
+            ).fetchall()
+            if not same_site:
+                return story_id
+            for (other,) in same_site:
+                other = other or ""
+                known = template_paragraphs(self.db, source=source, text=f"{text}\n{other}")
+                if own_parts_agree(text, other, template=known):
+                    return story_id
+        return None
 
     def _join_story(self, story_id: int, source: str) -> None:
         row = self.db.execute("SELECT sources FROM stories WHERE id = ?", [story_id]).fetchone()

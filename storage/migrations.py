@@ -198,12 +198,19 @@ def m005_source_paragraphs(db: sqlite_utils.Database) -> None:
     )
 
 
+def m006_source_paragraphs_count_stories(db: sqlite_utils.Database) -> None:
+    """A site's template is what recurs across its stories, not across copies of one
+    story: the count is of stories started by articles carrying the paragraph."""
+    db.execute("ALTER TABLE source_paragraphs RENAME COLUMN articles TO stories")
+
+
 MIGRATIONS: list[Migration] = [
     m001_core_tables,
     m002_full_text_search,
     m003_stories,
     m004_alerts,
     m005_source_paragraphs,
+    m006_source_paragraphs_count_stories,
 ]
 
 

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from crawler.text.dedup import band_keys
 
-__all__ = ["start_story", "template_paragraphs"]
+__all__ = ["count_story_paragraphs", "start_story", "template_paragraphs"]
 
 TEMPLATE_AFTER = 2
 
@@ -47,24 +47,33 @@ def start_story(
         )
 
 
-def template_paragraphs(db: sqlite_utils.Database, *, source: str, text: str) -> set[str]:
-    """Paragraphs of ``text`` that ``TEMPLATE_AFTER`` earlier articles of ``source``
-    carried too (a site's blurbs the boilerplate rules do not know); then count this
-    article's paragraphs. Such paragraphs would make unrelated short articles of one site
-    look alike, so story matching leaves them out."""
+def _paragraph_hashes(text: str) -> dict[str, str]:
     paragraphs = {p.strip() for p in text.split("\n") if len(p.strip()) >= 8}
-    if not paragraphs:
+    return {hashlib.blake2b(p.encode("utf-8"), digest_size=12).hexdigest(): p for p in paragraphs}
+
+
+def template_paragraphs(db: sqlite_utils.Database, *, source: str, text: str) -> set[str]:
+    """Paragraphs of ``text`` that articles of ``TEMPLATE_AFTER`` earlier stories of
+    ``source`` carried too: a site's blurbs the boilerplate rules do not know. Such
+    paragraphs would make unrelated short articles of one site look alike, so story
+    matching leaves them out."""
+    hashes = _paragraph_hashes(text)
+    if not hashes:
         return set()
-    hashes = {hashlib.blake2b(p.encode("utf-8"), digest_size=12).hexdigest(): p for p in paragraphs}
     placeholders = ",".join("?" * len(hashes))
     rows = db.execute(
         f"SELECT hash FROM source_paragraphs WHERE source = ? AND hash IN ({placeholders}) "
-        "AND articles >= ?",
+        "AND stories >= ?",
         [source, *hashes, TEMPLATE_AFTER],
     ).fetchall()
-    db.conn.executemany(
-        "INSERT INTO source_paragraphs (source, hash, articles) VALUES (?, ?, 1) "
-        "ON CONFLICT (source, hash) DO UPDATE SET articles = articles + 1",
-        [(source, digest) for digest in hashes],
-    )
     return {hashes[row[0]] for row in rows}
+
+
+def count_story_paragraphs(db: sqlite_utils.Database, *, source: str, text: str) -> None:
+    """Count the paragraphs of the first article of a new story of ``source``. Copies that
+    join a story are not counted: their paragraphs recur because the story does."""
+    db.conn.executemany(
+        "INSERT INTO source_paragraphs (source, hash, stories) VALUES (?, ?, 1) "
+        "ON CONFLICT (source, hash) DO UPDATE SET stories = stories + 1",
+        [(source, digest) for digest in _paragraph_hashes(text)],
+    )

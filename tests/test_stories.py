@@ -179,8 +179,41 @@ def test_a_sites_own_blurb_does_not_merge_its_articles(archive: Archive) -> None
         archive.add_article(article(n, "\n".join(body + blurb), source="site")).story_id
         for n, body in enumerate(bodies)
     ]
-    assert len(set(stories[2:])) == 3, "articles after the blurb became known were merged"
+    assert len(set(stories)) == 5, "articles of one site sharing only its blurb were merged"
     copy = archive.add_article(
         article(9, "（转载）\n" + "\n".join(bodies[4]) + "\n编辑补充说明了统计口径。")
     )
     assert copy.story_id == stories[4]
+
+
+def test_copies_on_one_site_join_their_story(archive: Archive) -> None:
+    """The check that keeps a site's blurb from merging its articles leaves real copies on
+    the same site alone: a credit line, light edits, an added paragraph; and a third and
+    fourth copy still find the story (copies do not make the story's paragraphs look
+    like the site's template)."""
+    demo = load_articles()
+    blurb = "欢迎关注本站微信公众号，获取更多芯片产业深度报道与独家解读，每周五晚八点直播。"
+    body = list(demo[0].paragraphs)
+    first = archive.add_article(
+        article(1, "\n".join([*body, blurb]), source="site", title=demo[0].title)
+    )
+    other = archive.add_article(
+        article(2, "\n".join([*demo[1].paragraphs[:1], blurb]), source="site")
+    )
+    assert other.story_id != first.story_id
+    edited = [p.replace("，", "、", 1).replace("表示", "称") for p in body]
+    copies = {
+        "credit line": ("另一个标题", ["（转载自某网）", *body, blurb]),
+        "light edits": ("另一个标题", [*edited[:-1], blurb]),
+        "added paragraph": (
+            "更新：" + demo[0].title,
+            [*body, "更新：相关部门当天晚些时候发表了补充说明，细节仍有待确认。", blurb],
+        ),
+        "added paragraph, no blurb": (
+            demo[0].title,
+            [*body[:-1], "另据报道，多家企业已经提交了补充材料，等待主管部门进一步审核。"],
+        ),
+    }
+    for n, (label, (title, paragraphs)) in enumerate(copies.items(), start=3):
+        stored = archive.add_article(article(n, "\n".join(paragraphs), source="site", title=title))
+        assert stored.story_id == first.story_id, label

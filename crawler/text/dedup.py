@@ -14,7 +14,15 @@ Parameters were chosen on the labelled set in ``bench/labelled_stories.py`` (see
 bands of 2 rows find candidates (a pair with Jaccard 0.35 is a candidate 93% of the time, at
 0.5 99.7%), which are then checked against the story's whole signature; a story match
 needs an estimated Jaccard of ``STORY_THRESHOLD`` = 0.35: on that set copies of one story
-score 0.49 or more and different stories 0.22 or less. I/O-free.
+score 0.49 or more and different stories 0.22 or less.
+
+- :func:`own_parts_agree`: for two articles of one site that look alike, whether they
+  still agree once the paragraphs they share word for word are set aside. A site's blurb
+  that the archive has not yet learned (see ``storage.stories.template_paragraphs``) can
+  make two short articles look alike; what is left of each, its own body, tells them
+  apart. (Titles do not: a site's daily column keeps one headline.)
+
+I/O-free.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Collection
 
 import numpy as np
 from datasketch import MinHash
@@ -38,6 +47,7 @@ __all__ = [
     "band_keys",
     "content_fingerprint",
     "normalize_for_matching",
+    "own_parts_agree",
     "signature",
     "similarity",
 ]
@@ -48,6 +58,7 @@ ROWS = 2
 SHINGLE = 4
 STORY_THRESHOLD = 0.35
 MIN_NEAR_DUPLICATE = 60
+MIN_OWN_PART = 20
 _SEED = 20261122
 _STRIP_RE = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -96,3 +107,24 @@ def band_keys(values: np.ndarray) -> list[int]:
         digest = hashlib.blake2b(chunk, digest_size=8, person=band.to_bytes(2, "big")).digest()
         keys.append(int.from_bytes(digest, "big", signed=True))
     return keys
+
+
+def _containment(a: set[bytes], b: set[bytes]) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def own_parts_agree(a: str, b: str, *, template: Collection[str] = ()) -> bool:
+    """Whether two texts agree beyond the paragraphs they share verbatim (in the matching
+    form) and the site's known ``template`` paragraphs: true when what is left of either
+    is under ``MIN_OWN_PART`` characters (a credit line, an added sentence), else when
+    the shorter remainder's shingles are at least ``STORY_THRESHOLD`` contained in the
+    longer one's (light edits)."""
+    paragraphs_a = [normalize_for_matching(p) for p in a.split("\n")]
+    paragraphs_b = [normalize_for_matching(p) for p in b.split("\n")]
+    shared = set(paragraphs_a) & set(paragraphs_b)
+    shared |= {normalize_for_matching(p) for p in template}
+    rest_a = "".join(p for p in paragraphs_a if p not in shared)
+    rest_b = "".join(p for p in paragraphs_b if p not in shared)
+    if min(len(rest_a), len(rest_b)) < MIN_OWN_PART:
+        return True
+    return _containment(set(_shingles(rest_a)), set(_shingles(rest_b))) >= STORY_THRESHOLD
