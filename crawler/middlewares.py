@@ -25,7 +25,6 @@ import ipaddress
 import logging
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
@@ -36,7 +35,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 
 from crawler.config import parse_duration
 from crawler.resources import archive_for, config_for
-from crawler.text.urls import canonical_url
+from crawler.text.urls import canonical_url, host_of
 from storage import Archive
 
 __all__ = [
@@ -94,7 +93,7 @@ class AddressGuardMiddleware:
         configured: dict[str, frozenset[str]] = {}
         for source in config.sources:
             urls = [*source.feeds, *source.sitemaps, *source.listings]
-            hosts = {(urlsplit(url).hostname or "").lower() for url in urls}
+            hosts = {host_of(url) for url in urls}
             hosts |= {h.lower() for pair in source.host_aliases.items() for h in pair}
             configured[source.name] = frozenset(hosts - {""})
         configured[""] = frozenset().union(*configured.values())
@@ -107,7 +106,7 @@ class AddressGuardMiddleware:
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if self.allow_all:
             return
-        host = (urlsplit(request.url).hostname or "").lower()
+        host = host_of(request.url)
         if non_public_host(host) and not self._named(request, host):
             raise BlockedAddress(f"refused non-public address {host} (not named in the config)")
 
@@ -117,7 +116,7 @@ class AddressGuardMiddleware:
         address = response.ip_address
         if self.allow_all or address is None or request.meta.get("proxy"):
             return response
-        host = (urlsplit(request.url).hostname or "").lower()
+        host = host_of(request.url)
         if not _is_public(address) and not self._named(request, host):
             raise BlockedAddress(
                 f"refused {host}: it resolved to non-public address {address} "

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url as w3lib_canonicalize
 
-__all__ = ["canonical_url", "is_tracking_parameter", "site_of"]
+__all__ = ["canonical_url", "host_of", "is_tracking_parameter", "site_of"]
 
 _TRACKING_PREFIXES = ("utm_", "hmsr", "mtm_", "pk_", "__twitter", "_hs")
 _TRACKING_NAMES = frozenset(
@@ -53,10 +53,15 @@ _SECOND_LEVEL = frozenset({"com", "net", "org", "gov", "edu", "co", "ac", "or", 
 _INDEX_PAGE_RE = re.compile(r"/(?:index|default)\.(?:html?|php|aspx?|shtml)$", re.IGNORECASE)
 
 
+def host_of(url: str) -> str:
+    """A URL's host in lower case, without port or IPv6 brackets; empty when it has none."""
+    return urlsplit(url).hostname or ""
+
+
 def site_of(url: str) -> str:
     """The registrable part of a URL's host, roughly: ``news.163.com`` → ``163.com``,
     ``www.xinhuanet.com.cn`` → ``xinhuanet.com.cn``; an IP address stays whole."""
-    host = (urlsplit(url).hostname or "").lower()
+    host = host_of(url)
     labels = host.split(".")
     if host.replace(".", "").isdigit() or len(labels) <= 2:
         return host
