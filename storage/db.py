@@ -185,7 +185,7 @@ class Archive:
             if template and values is not None:
                 own = "\n".join(p for p in text.split("\n") if p.strip() not in template)
                 values = signature(own)
-            story_id = self._find_story(fingerprint, values, article["source"], text)
+            story_id = self._find_story(fingerprint, values, article["source"], text, template)
             row = {
                 "url": article["url"],
                 "canonical_url": article["canonical_url"],
@@ -234,12 +234,18 @@ class Archive:
         return Stored(article_id, True, story_id, new_story, False)
 
     def _find_story(
-        self, fingerprint: str, values: np.ndarray | None, source: str, text: str
+        self,
+        fingerprint: str,
+        values: np.ndarray | None,
+        source: str,
+        text: str,
+        template: set[str],
     ) -> int | None:
         """The story of an article with the same fingerprint, else of the most similar
         near-duplicate at ``STORY_THRESHOLD`` or more; a story that already holds articles
         of ``source`` must also agree with one of them beyond the paragraphs they share
-        (:func:`~crawler.text.dedup.own_parts_agree`: a site's blurb is not a story)."""
+        (:func:`~crawler.text.dedup.own_parts_agree`: a site's blurb is not a story).
+        ``template``: the site's template paragraphs found in ``text``."""
         row = self.db.execute(
             "SELECT story_id FROM articles WHERE fingerprint = ? LIMIT 1", [fingerprint]
         ).fetchone()
@@ -272,7 +278,7 @@ class Archive:
                 return story_id
             for (other,) in same_site:
                 other = other or ""
-                known = template_paragraphs(self.db, source=source, text=f"{text}\n{other}")
+                known = template | template_paragraphs(self.db, source=source, text=other)
                 if own_parts_agree(text, other, template=known):
                     return story_id
         return None
