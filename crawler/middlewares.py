@@ -8,9 +8,10 @@
 - :class:`AddressGuardMiddleware` (65): a request to a loopback, private, link-local or
   otherwise non-public address is refused unless its host is one the config names for the
   source (or ``crawl.allow_private_addresses`` is set): a feed link or a redirect cannot
-  lead the crawler into the network it runs in. IP literals and ``localhost`` names are
-  refused before any connection (and before robots.txt is asked); a name that resolves to
-  such an address is caught on the response, which is dropped.
+  lead the crawler into the network it runs in. IP literals, ``localhost`` names and
+  names that resolve to such an address are refused before any connection (and before
+  robots.txt is asked); should a name resolve differently when the download connects,
+  the response is dropped.
 - :class:`RetryAfterMiddleware` (550, replaces Scrapy's RetryMiddleware): retries 429/5xx
   and honours ``Retry-After`` up to ``RETRY_AFTER_MAX`` seconds.
 
@@ -21,8 +22,11 @@ that the guard holds them to the hosts of every source.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
+import socket
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -60,6 +64,13 @@ class BlockedAddress(IgnoreRequest):
     """The request leads to a non-public address the config does not name; an error."""
 
 
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.split("%", 1)[0])  # an IPv6 zone is not the address
+    except ValueError:
+        return None
+
+
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
@@ -72,20 +83,21 @@ def non_public_host(host: str) -> bool:
     host = host.lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
-    try:
-        return not _is_public(ipaddress.ip_address(host.strip("[]")))
-    except ValueError:
-        return False
+    address = _address(host.strip("[]"))
+    return address is not None and not _is_public(address)
 
 
 class AddressGuardMiddleware:
     """Keeps requests to public addresses and to the hosts the config names; the
     refusals reach the spider's errback, which logs and counts them."""
 
+    RESOLVED_FOR = 300.0  # seconds a host's resolved addresses are trusted
+
     def __init__(self, configured: dict[str, frozenset[str]], allow_all: bool) -> None:
         # per source: the hosts its config names; "" holds every source's (robots.txt)
         self.configured = configured
         self.allow_all = allow_all
+        self._resolved: dict[str, tuple[float, tuple[str, ...]]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AddressGuardMiddleware:
@@ -103,12 +115,40 @@ class AddressGuardMiddleware:
         source = request.meta.get("newswatch_source", "")
         return host in self.configured.get(source, self.configured[""])
 
-    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+    async def _resolve(self, host: str) -> tuple[str, ...]:
+        """The addresses ``host`` resolves to (cached); none when it does not resolve,
+        which the download then reports as a DNS error."""
+        now = time.monotonic()
+        cached = self._resolved.get(host)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, None, type=socket.SOCK_STREAM
+            )
+        except (OSError, UnicodeError):
+            infos = []
+        addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+        self._resolved[host] = (now + self.RESOLVED_FOR, addresses)
+        return addresses
+
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if self.allow_all:
             return
         host = host_of(request.url)
-        if non_public_host(host) and not self._named(request, host):
+        if not host or self._named(request, host):
+            return
+        if non_public_host(host):
             raise BlockedAddress(f"refused non-public address {host} (not named in the config)")
+        if _address(host) is not None:
+            return  # a public IP literal
+        for text in await self._resolve(host):
+            address = _address(text)
+            if address is not None and not _is_public(address):
+                raise BlockedAddress(
+                    f"refused {host}: it resolves to non-public address {address} "
+                    "(not named in the config)"
+                )
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None

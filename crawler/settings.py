@@ -44,6 +44,9 @@ COOKIES_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False
+# Scrapy's default, stated because components await asyncio (the address guard resolves
+# host names with the running asyncio loop).
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 # --- Components (orders leave gaps for later stages) -----------------------------------
 DOWNLOADER_MIDDLEWARES = {

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -93,3 +95,17 @@ def read_seed(name_prefix: str) -> str:
     if not matches:
         pytest.skip(f"seed {name_prefix} not found in {SEEDS}")
     return matches[0].read_text(encoding="utf-8")
+
+
+def loopback_name() -> str | None:
+    """This machine's host name when it resolves to a non-public address (loopback on
+    most machines, a private address in most containers), else None."""
+    name = socket.gethostname()
+    try:
+        infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return None
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if name.lower() == "localhost" or not addresses or any(a.is_global for a in addresses):
+        return None
+    return name

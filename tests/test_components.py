@@ -23,6 +23,7 @@ from crawler.pipelines import ArchivePipeline, PagePipeline
 from spiders.by_kind import FeedsSpider, ListingsSpider, SitemapsSpider
 from spiders.source import SourceSpider
 from storage import Archive
+from tests.conftest import loopback_name
 
 BASE = "http://portal.test"
 SITE = PortalSite(BASE)
@@ -212,15 +213,23 @@ def test_non_public_hosts(host: str, refused: bool) -> None:
 
 
 def test_address_guard(settings: dict[str, str]) -> None:
+    import asyncio
     import ipaddress
 
     guard = AddressGuardMiddleware.from_crawler(get_crawler(SourceSpider, settings))
     meta = {"newswatch_kind": "article", "newswatch_source": "portal"}
+
+    def ask(url: str, **extra: object) -> None:
+        return asyncio.run(guard.process_request(Request(url, meta={**meta, **extra})))
+
     with pytest.raises(BlockedAddress):
-        guard.process_request(Request("http://169.254.169.254/latest/", meta=meta))
+        ask("http://169.254.169.254/latest/")
     with pytest.raises(BlockedAddress):  # robots.txt and other requests without a source
-        guard.process_request(Request("http://10.0.0.1/robots.txt"))
-    assert guard.process_request(Request("https://www.news.cn/a.html", meta=meta)) is None
+        asyncio.run(guard.process_request(Request("http://10.0.0.1/robots.txt")))
+    assert ask("https://93.184.216.34/a.html") is None
+    # A name that does not resolve goes on, for the download to report the DNS error.
+    assert ask("https://no-such-host.invalid/a.html") is None
+    assert ask(f"{BASE}/news/a.html") is None  # the source's own host, never resolved
 
     # A public name that resolved to a private address: the response is dropped...
     request = Request("http://intranet.example/a.html", meta=meta)
@@ -239,8 +248,25 @@ def test_address_guard(settings: dict[str, str]) -> None:
     own_response = Response(own.url, ip_address=ipaddress.ip_address("127.0.0.1"))
     assert guard.process_response(own, own_response) is own_response
     open_guard = AddressGuardMiddleware({"": frozenset()}, allow_all=True)
-    assert open_guard.process_request(Request("http://10.0.0.1/a.html", meta=meta)) is None
+    assert (
+        asyncio.run(open_guard.process_request(Request("http://10.0.0.1/a.html", meta=meta)))
+        is None
+    )
     assert open_guard.process_response(request, inside) is inside
+
+
+def test_address_guard_resolves_names_before_connecting(settings: dict[str, str]) -> None:
+    import asyncio
+
+    name = loopback_name()
+    if name is None:
+        pytest.skip("this machine's host name does not resolve to a non-public address")
+    guard = AddressGuardMiddleware.from_crawler(get_crawler(SourceSpider, settings))
+    request = Request(f"http://{name}:8080/a.html", meta={"newswatch_source": "portal"})
+    with pytest.raises(BlockedAddress, match="resolves to non-public address"):
+        asyncio.run(guard.process_request(request))
+    named = AddressGuardMiddleware({"portal": frozenset({name.lower()}), "": frozenset()}, False)
+    assert asyncio.run(named.process_request(request)) is None
 
 
 def test_pipelines_store_an_article_once(settings: dict[str, str]) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from crawler.demo.portal import PortalServer, Reply
 from crawler.text.extract import normalize_date
-from tests.conftest import portal_config, run_cli
+from tests.conftest import loopback_name, portal_config, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -196,6 +196,9 @@ def test_links_and_redirects_into_unnamed_private_addresses_are_refused(
             "http://10.0.0.1/news/a.html",
             "/out",
         ]
+        name = loopback_name()  # a name that resolves inside: refused before connecting
+        if name is not None:
+            refused.append(f"http://{name}:{inside.port}/news/by-name.html")
         listing = "".join(f'<a href="{url}">x</a>' for url in [own.path, *refused]).encode()
         portal.script["/list/"] = [Reply(200, listing, {"Content-Type": "text/html"})] * 2
         # The redirect leads elsewhere than the direct link (a repeat would be filtered).
