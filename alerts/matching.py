@@ -8,80 +8,49 @@ Semantics (README "Alert rules" has examples):
 - A term that starts or ends with a Latin letter or digit must sit at a token boundary
   there: H20 matches ``英伟达H20芯片``, ``H20,`` and ``(H20)``, not ``H200``, ``H20E`` or
   ``SH20``. Han characters are boundaries (``\\b`` would treat them as letters).
-- A rule fires when each condition it has holds: ``keywords`` (any), ``all`` (every),
-  ``near`` (each pair within N characters), ``regex`` (any); and no ``exclude`` term occurs.
-  ``fields``, ``sources`` and ``languages`` (``zh`` covers ``zh-Hans`` and ``zh-Hant``)
-  restrict where and what it reads.
+- A rule fires when each condition it has holds: ``keywords`` (any), ``entities`` (any
+  name of any of the entities, in either language and script), ``all`` (every), ``near``
+  (each pair within N characters), ``regex`` (any); and no ``exclude`` term occurs.
+  ``fields``, ``sources``, ``languages`` (``zh`` covers ``zh-Hans`` and ``zh-Hant``) and
+  ``origins`` (the outlet the article credits) restrict where and what it reads.
+- Entities come from the catalogue (:mod:`crawler.text.entities`). An alias found inside a
+  longer alias of another entity (商务部 inside 美国商务部) or inside one of the entity's
+  false friends (高通 inside 高通量) does not count; an ambiguous alias (寒武纪, 曙光,
+  "Ascend") counts only next to one of its context terms or when the article also names
+  the entity unambiguously; case-sensitive aliases keep their Latin case.
 
-All rules' terms go into one Aho-Corasick automaton (ahocorasick-rs), built once per config:
-the cost per article grows with the text, not with the number of rules. I/O-free.
+All rules' terms and every alias of the catalogue go into one Aho-Corasick automaton
+(ahocorasick-rs), built once per config: the cost per article grows with the text and what
+it mentions, not with the number of rules or the size of the catalogue. I/O-free.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import ahocorasick_rs
 
+from alerts.hits import WORD_CHARS, Hit, fold_term, fold_with_offsets, same_case
+from alerts.mentions import find_mentions
 from crawler.config import RuleConfig
-from crawler.text.fold import fold_char
+from crawler.text.entities import (
+    Alias,
+    Catalogue,
+    Entity,
+    Mention,
+    builtin_actions,
+    fold_name,
+    load_catalogue,
+)
 
-__all__ = ["Hit", "RuleMatch", "RuleSet", "fold_with_offsets"]
+__all__ = ["Hit", "RuleMatch", "RuleSet", "Scan", "fold_with_offsets"]
 
-_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 SNIPPET_RADIUS = 40
 MARK_OPEN, MARK_CLOSE = "【", "】"
-
-
-# Per case mode: code point -> folded text (for str.translate), and the characters that
-# do not fold to exactly one character (their presence needs an offset map).
-_TABLES: dict[bool, dict[int, str]] = {False: {}, True: {}}
-_NOT_ONE_TO_ONE: dict[bool, set[str]] = {False: set(), True: set()}
-
-
-def _fold_one(char: str, keep_case: bool) -> str:
-    normal = unicodedata.normalize("NFKC", char)
-    if not keep_case:
-        normal = normal.casefold()
-    return "".join(fold_char(piece) for piece in normal)
-
-
-def fold_with_offsets(text: str, *, keep_case: bool = False) -> tuple[str, list[int] | None]:
-    """The folded text and, for each of its characters, the index of the character of
-    ``text`` it came from (folding can turn one character into several); ``None`` when
-    every character folded to exactly one, so positions are the same."""
-    table = _TABLES[keep_case]
-    odd = _NOT_ONE_TO_ONE[keep_case]
-    chars = set(text)
-    for char in chars:
-        if ord(char) not in table:
-            folded = _fold_one(char, keep_case)
-            table[ord(char)] = folded
-            if len(folded) != 1:
-                odd.add(char)
-    if not (chars & odd):
-        return text.translate(table), None
-    pieces = [table[ord(char)] for char in text]
-    offsets = [index for index, piece in enumerate(pieces) for _ in piece]
-    return "".join(pieces), offsets
-
-
-def fold_term(term: str, *, keep_case: bool = False) -> str:
-    return fold_with_offsets(term.strip(), keep_case=keep_case)[0]
-
-
-class Hit(NamedTuple):
-    """Where a term occurred: ``field`` and the span ``start:end`` in that field's text."""
-
-    term: str
-    field: str
-    start: int
-    end: int
 
 
 def _evidence_order(hit: Hit) -> tuple[bool, int]:
@@ -103,10 +72,7 @@ class RuleMatch:
     @property
     def hits(self) -> list[Hit]:
         """The hits, each named by the text it matched as written in the article."""
-        return [
-            Hit(self.fields[h.field][h.start : h.end], h.field, h.start, h.end)
-            for h in self.evidence
-        ]
+        return [h._replace(term=self.fields[h.field][h.start : h.end]) for h in self.evidence]
 
     @property
     def terms(self) -> list[str]:
@@ -122,11 +88,32 @@ class RuleMatch:
         return {
             "rule": self.rule,
             "terms": list(dict.fromkeys(hit.term for hit in hits)),
-            "spans": [
-                {"term": h.term, "field": h.field, "start": h.start, "end": h.end} for h in hits
-            ],
+            "spans": [_span(h) for h in hits],
             "snippet": _snippet(self.fields, hits[0]) if hits else "",
         }
+
+
+def _span(hit: Hit) -> dict[str, Any]:
+    span: dict[str, Any] = {"term": hit.term, "field": hit.field, "start": hit.start}
+    span["end"] = hit.end
+    if hit.entity is not None:
+        span["entity"] = hit.entity
+        span["alias"] = hit.alias
+    return span
+
+
+@dataclass(slots=True)
+class Scan:
+    """One pass over an article: the rules that fire and the entities it mentions."""
+
+    matches: list[RuleMatch]
+    mentions: list[Mention]
+
+    @property
+    def entities(self) -> list[str]:
+        """The entities mentioned (not the actions), title first, then in order."""
+        ordered = sorted(self.mentions, key=lambda m: (m.field != "title", m.start))
+        return list(dict.fromkeys(m.entity for m in ordered if m.kind != "action"))
 
 
 @dataclass
@@ -140,11 +127,23 @@ class _Rule:
     exclude: list[str] = field(default_factory=list)
     near: list[tuple[str, str, int]] = field(default_factory=list)
     terms: list[tuple[str, str]] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)
+    origins: frozenset[str] = frozenset()
 
     @classmethod
-    def compile(cls, config: RuleConfig) -> _Rule:
+    def compile(cls, config: RuleConfig, catalogue: Catalogue | None = None) -> _Rule:
         flags = 0 if config.case_sensitive else re.IGNORECASE
         rule = cls(config, [re.compile(p, flags) for p in config.regex])
+        if config.entities or config.origins:
+            catalogue = catalogue if catalogue is not None else load_catalogue()
+            for name in config.entities:
+                entity = catalogue.get(name)
+                if entity is None:
+                    raise ValueError(f"rule {config.name!r}: no entity named {name!r}")
+                rule.entities.append(entity.name)
+            rule.origins = frozenset(
+                fold_name(catalogue.outlet(name) or name) for name in config.origins
+            )
         rule.keywords = [fold_term(t) for t in config.keywords]
         rule.all = [fold_term(t) for t in config.all]
         rule.exclude = [fold_term(t) for t in config.exclude]
@@ -160,16 +159,36 @@ class _Rule:
 
 
 class RuleSet:
-    """The compiled rules of a config."""
+    """The compiled rules of a config, and the entity catalogue they and the archive's
+    stories read (``catalogue``; rules naming ``entities`` get the built-in one when none
+    is given). With a catalogue, the automaton also finds the actions of
+    :func:`~crawler.text.entities.builtin_actions` (or ``actions``), for stories."""
 
-    def __init__(self, rules: Sequence[RuleConfig]) -> None:
-        self.rules = [_Rule.compile(rule) for rule in rules]
+    def __init__(
+        self,
+        rules: Sequence[RuleConfig],
+        catalogue: Catalogue | None = None,
+        *,
+        actions: Sequence[Entity] | None = None,
+    ) -> None:
+        if catalogue is None and any(r.entities or r.origins for r in rules):
+            catalogue = load_catalogue()
+        self.catalogue = catalogue
+        if actions is None:
+            actions = builtin_actions() if catalogue is not None else ()
+        self.rules = [_Rule.compile(rule, catalogue) for rule in rules]
         # folded term -> the rules that use it (in any role)
         owners: dict[str, dict[int, None]] = defaultdict(dict)
         for index, rule in enumerate(self.rules):
             for folded, _ in rule.terms:
                 owners[folded][index] = None
         self._regex_rules = [i for i, rule in enumerate(self.rules) if rule.regexes]
+        # entity name -> the rules that name it
+        entity_owners: dict[str, dict[int, None]] = defaultdict(dict)
+        for index, rule in enumerate(self.rules):
+            for name in rule.entities:
+                entity_owners[name][index] = None
+        self._entity_owners = {name: tuple(using) for name, using in entity_owners.items()}
         # A keywords-only rule (the common case) fires on any hit of its terms in the fields
         # it reads, so its hits are its evidence: field -> folded term -> such rules. Every
         # other rule that owns a term is evaluated in full when the term is found.
@@ -179,6 +198,7 @@ class RuleSet:
             if rule.keywords
             and not (rule.all or rule.exclude or rule.near or rule.regexes)
             and not (rule.config.case_sensitive or rule.config.sources or rule.config.languages)
+            and not (rule.entities or rule.origins)
         }
         self._simple_owners: dict[str, dict[str, tuple[int, ...]]] = {"title": {}, "text": {}}
         self._other_owners: dict[str, tuple[int, ...]] = {}
@@ -192,11 +212,33 @@ class RuleSet:
             others = tuple(i for i in using if i not in simple)
             if others:
                 self._other_owners[folded] = others
-        self._patterns = list(owners)
+        patterns = dict.fromkeys(owners)
+        # folded alias -> (entity, alias) pairs; false friends and context terms are
+        # patterns of the same automaton, found in the same pass.
+        self._alias_roles: dict[str, list[tuple[int, Alias]]] = defaultdict(list)
+        self._false_friends: set[str] = set()
+        self._entity_kinds: list[tuple[str, str]] = []
+        self._entity_weights: list[float] = []
+        for index, entity in enumerate([*(catalogue or ()), *actions]):
+            self._entity_kinds.append((entity.name, entity.kind))
+            self._entity_weights.append(entity.weight)
+            for alias in entity.aliases:
+                folded = fold_term(alias.text)
+                if folded:
+                    self._alias_roles[folded].append((index, alias))
+                    patterns[folded] = None
+                if alias.context is not None:
+                    for term in (*alias.context.before, *alias.context.after):
+                        patterns.setdefault(fold_term(term), None)
+            for phrase in entity.false_friends:
+                self._false_friends.add(fold_term(phrase))
+                patterns.setdefault(fold_term(phrase), None)
+        patterns.pop("", None)
+        self._patterns = list(patterns)
         self._heads = [(r.config.name, r.config.channels, r.config.mode) for r in self.rules]
         # Per pattern: the term, and whether its first / last character needs a boundary.
         self._pattern_info = [
-            (term, term[0] in _WORD_CHARS, term[-1] in _WORD_CHARS) for term in self._patterns
+            (term, term[0] in WORD_CHARS, term[-1] in WORD_CHARS) for term in self._patterns
         ]
         self._automaton: Any = None
         if self._patterns:
@@ -219,9 +261,9 @@ class RuleSet:
             folded, overlapping=True
         ):
             term, bounded_start, bounded_end = info[pattern]
-            if bounded_start and start > 0 and folded[start - 1] in _WORD_CHARS:
+            if bounded_start and start > 0 and folded[start - 1] in WORD_CHARS:
                 continue
-            if bounded_end and stop < size and folded[stop] in _WORD_CHARS:
+            if bounded_end and stop < size and folded[stop] in WORD_CHARS:
                 continue
             if offsets is None:
                 hit = Hit(term, field_name, start, stop)
@@ -235,14 +277,40 @@ class RuleSet:
         return found
 
     def match(
-        self, *, title: str, text: str, source: str | None = None, lang: str | None = None
+        self,
+        *,
+        title: str,
+        text: str,
+        source: str | None = None,
+        lang: str | None = None,
+        origin: str | None = None,
     ) -> list[RuleMatch]:
         """The rules that fire on an article, with what they matched where."""
+        return self.scan(title=title, text=text, source=source, lang=lang, origin=origin).matches
+
+    def scan(
+        self,
+        *,
+        title: str,
+        text: str,
+        source: str | None = None,
+        lang: str | None = None,
+        origin: str | None = None,
+    ) -> Scan:
+        """One pass over an article: the rules that fire and the entities it mentions."""
         fields = {"title": title or "", "text": text or ""}
         scans = {name: self._scan(value, name) for name, value in fields.items()}
-        # Only rules that own a term found here, or that have a regex, can fire: the cost
-        # follows the text and its hits, not the number of rules.
+        mentions = self._mentions(fields, scans) if self._alias_roles else []
+        by_entity: dict[str, list[Hit]] = {}
+        for m in mentions:
+            by_entity.setdefault(m.entity, []).append(
+                Hit(m.alias, m.field, m.start, m.end, m.entity, m.alias)
+            )
+        # Only rules that own a term or an entity found here, or that have a regex, can
+        # fire: the cost follows the text and its hits, not the number of rules.
         candidates = set(self._regex_rules)
+        for name in by_entity:
+            candidates.update(self._entity_owners.get(name, ()))
         simple: dict[int, list[list[Hit]]] = {}
         for name, scan in scans.items():
             simple_owners = self._simple_owners[name]
@@ -258,7 +326,9 @@ class RuleSet:
         for index in sorted(simple.keys() | candidates) if candidates else sorted(simple):
             parts = simple.get(index)
             if parts is None:
-                match = self._evaluate(self.rules[index], fields, scans, source, lang)
+                match = self._evaluate(
+                    self.rules[index], fields, scans, by_entity, source, lang, origin
+                )
                 if match is not None:
                     matches.append(match)
                 continue
@@ -269,18 +339,35 @@ class RuleSet:
                 evidence = sorted((hit for part in parts for hit in part), key=_evidence_order)
             name, channels, mode = self._heads[index]
             matches.append(RuleMatch(name, channels, mode, evidence, fields))
-        return matches
+        return Scan(matches, mentions)
+
+    def _mentions(
+        self, fields: dict[str, str], scans: dict[str, dict[str, list[Hit]]]
+    ) -> list[Mention]:
+        """The entities an article mentions, from the hits of one scan."""
+        return find_mentions(
+            fields,
+            scans,
+            alias_roles=self._alias_roles,
+            false_friends=self._false_friends,
+            kinds=self._entity_kinds,
+            weights=self._entity_weights,
+        )
 
     def _evaluate(
         self,
         rule: _Rule,
         fields: dict[str, str],
         scans: dict[str, dict[str, list[Hit]]],
+        by_entity: dict[str, list[Hit]],
         source: str | None,
         lang: str | None,
+        origin: str | None,
     ) -> RuleMatch | None:
         config = rule.config
         if config.sources and source not in config.sources:
+            return None
+        if rule.origins and (origin is None or fold_name(origin) not in rule.origins):
             return None
         if config.languages and not any(
             lang and (lang == want or lang.startswith(want + "-")) for want in config.languages
@@ -292,12 +379,22 @@ class RuleSet:
                 hits = scans[name].get(folded)
                 if hits:
                     if config.case_sensitive:
-                        hits = [h for h in hits if _same_case(fields[name], h, original)]
+                        hits = [h for h in hits if same_case(fields[name], h, original)]
                     hits_by_term.setdefault(folded, []).extend(hits)
 
         if any(folded in hits_by_term for folded in rule.exclude):
             return None
         evidence: list[Hit] = []
+        if rule.entities:
+            found = [
+                h
+                for name in rule.entities
+                for h in by_entity.get(name, ())
+                if h.field in config.fields
+            ]
+            if not found:
+                return None
+            evidence += found
         if rule.keywords:
             found = [h for folded in rule.keywords for h in hits_by_term.get(folded, ())]
             if not found:
@@ -323,12 +420,6 @@ class RuleSet:
             evidence += found
         evidence = sorted(set(evidence), key=_evidence_order)
         return RuleMatch(config.name, config.channels, config.mode, evidence, fields)
-
-
-def _same_case(text: str, hit: Hit, original: str) -> bool:
-    return unicodedata.normalize("NFKC", text[hit.start : hit.end]) == unicodedata.normalize(
-        "NFKC", original
-    )
 
 
 def _near_pair(a: list[Hit], b: list[Hit], within: int) -> list[Hit] | None:

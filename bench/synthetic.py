@@ -27,3 +27,30 @@ def synthetic_articles(count: int, *, seed: int = 7) -> list[DemoArticle]:
             )
         )
     return out
+
+
+def common_words(limit: int = 5000) -> list[str]:
+    """The commonest two-character Chinese words (the text library's word list)."""
+    from importlib import resources
+
+    text = resources.files("crawler.text").joinpath("data/common_words.txt").read_text("utf-8")
+    words = [line.split()[0] for line in text.splitlines() if line.strip() and line[0] != "#"]
+    return words[:limit]
+
+
+def distinct_article(i: int, rng: random.Random, words: list[str]) -> DemoArticle:
+    """An article of its own naming H20 (random common words: no two join one story)."""
+
+    def paragraph() -> str:
+        return "".join(rng.choice(words) for _ in range(30)) + "。"
+
+    return DemoArticle(
+        slug=f"h20-news-{i}",
+        section="tech",
+        lang="zh-Hans",
+        charset="utf-8",
+        declare="meta",
+        date="2026-05-14T08:00:00+08:00",
+        title=f"英伟达H20{rng.choice(words)}{rng.choice(words)}第{i}期",
+        paragraphs=(f"英伟达H20芯片{paragraph()}", paragraph(), paragraph()),
+    )

@@ -1,27 +1,43 @@
-"""Extensions.
+"""Extensions and the signal they send.
 
-- :class:`CrawlRunRecorder`: counts pipeline failures as errors and, when a spider
-  closes, writes one ``crawl_runs`` row for its source (start, end, requests, new
-  articles, unchanged, errors, key Scrapy stats), under the ``NEWSWATCH_RUN_ID`` of the
-  pass (a fresh id when unset).
+- :class:`CheckRunner`: runs a source's *checks* in its crawler. A check sends the spider's
+  entry-point requests into the running engine and ends when the engine is idle again
+  (every request answered, every article stored); its numbers are the difference of the
+  crawler's stats across the check, written as one ``crawl_runs`` row with the source's
+  health (:mod:`storage.health`). With ``NEWSWATCH_MANAGED_CHECKS`` (set by newswatch's
+  runner) the crawler stays open between checks, the way scrapy-redis keeps its spiders
+  alive (``spider_idle`` raises ``DontCloseSpider``), and the runner starts each check;
+  without it (``scrapy crawl source -a source=NAME``) one check starts when the spider
+  opens and the spider closes when it ends. Pipeline failures count as errors.
+- :data:`check_started`: sent when a check starts (the duplicate filter forgets what the
+  previous check saw).
+
+Reads ``NEWSWATCH_MANAGED_CHECKS`` and ``NEWSWATCH_RUN_ID`` (groups the rows of a pass).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 
-from crawler.resources import archive_for
-from storage import Archive, utc_now
+from crawler.resources import runtime_for
+from crawler.runtime import Runtime
+from storage import utc_now
+from storage.health import HealthReport
 
-__all__ = ["CrawlRunRecorder", "summarize_stats"]
+__all__ = ["CheckResult", "CheckRunner", "check_started", "summarize_stats"]
 
 LOGGER = logging.getLogger(__name__)
+
+check_started = object()
 
 _KEPT_STATS = (
     "downloader/request_count",
@@ -34,20 +50,11 @@ _KEPT_STATS = (
     "retry/max_reached",
     "robotstxt/forbidden",
     "log_count/ERROR",
-    "elapsed_time_seconds",
 )
 
 
-def _iso(value: Any) -> str:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return utc_now()
-
-
 def summarize_stats(stats: dict[str, Any]) -> dict[str, int]:
-    """The counters of a ``crawl_runs`` row from a crawl's Scrapy stats."""
+    """The counters of a ``crawl_runs`` row from a check's Scrapy stats."""
 
     def get(key: str) -> int:
         return int(stats.get(key, 0) or 0)
@@ -59,42 +66,185 @@ def summarize_stats(stats: dict[str, Any]) -> dict[str, int]:
         "unchanged": get("newswatch/articles_known") + get("newswatch/articles_duplicate"),
         "not_modified": get("newswatch/not_modified"),
         "errors": get("newswatch/errors"),
+        "pages": get("newswatch/pages"),
+        "empty_pages": get("newswatch/articles_empty"),
+        "repaired_pages": get("newswatch/pages_repaired"),
+        "entry_errors": get("newswatch/entry_errors"),
     }
 
 
-class CrawlRunRecorder:
-    def __init__(self, archive: Archive, stats: Any, run_id: str) -> None:
-        self.archive = archive
-        self.stats = stats
+@dataclass
+class CheckResult:
+    """One check of one source: its numbers, and what it did to the source's health."""
+
+    source: str
+    run_id: str
+    trigger: str
+    started_at: str
+    finished_at: str = ""
+    duration: float = 0.0
+    finish_reason: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+    health: HealthReport | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return summarize_stats(self.stats)
+
+    @property
+    def failed(self) -> bool:
+        """An entry point could not be read, or the check did not end by itself."""
+        return self.finish_reason != "finished" or self.counts["entry_errors"] > 0
+
+    def row(self) -> dict[str, Any]:
+        kept = {
+            k: v for k, v in self.stats.items() if k in _KEPT_STATS or k.startswith("newswatch/")
+        }
+        kept.update(
+            (k, v) for k, v in self.stats.items() if k.startswith("downloader/response_status")
+        )
+        return {
+            "run_id": self.run_id,
+            "source": self.source,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "finish_reason": self.finish_reason,
+            "duration": round(self.duration, 3),
+            "trigger": self.trigger,
+            "stats": kept,
+            **self.counts,
+        }
+
+
+def _numeric(stats: dict[str, Any]) -> dict[str, float]:
+    return {
+        k: v for k, v in stats.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+
+
+class _Check:
+    def __init__(self, result: CheckResult, baseline: dict[str, float]) -> None:
+        self.result = result
+        self.baseline = baseline
+        self.started = time.monotonic()
+        self.done: asyncio.Future[CheckResult] = asyncio.get_running_loop().create_future()
+        self.finishing = False
+
+
+class CheckRunner:
+    def __init__(self, crawler: Crawler, runtime: Runtime, *, managed: bool, run_id: str) -> None:
+        self.crawler = crawler
+        self.runtime = runtime
+        self.managed = managed
         self.run_id = run_id
+        self.current: _Check | None = None
+        self.checks = 0
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
-        run_id = crawler.settings.get("NEWSWATCH_RUN_ID") or uuid.uuid4().hex[:12]
-        extension = cls(archive_for(crawler), crawler.stats, run_id)
+    def from_crawler(cls, crawler: Crawler) -> CheckRunner:
+        extension = cls(
+            crawler,
+            runtime_for(crawler),
+            managed=crawler.settings.getbool("NEWSWATCH_MANAGED_CHECKS"),
+            run_id=crawler.settings.get("NEWSWATCH_RUN_ID") or uuid.uuid4().hex[:12],
+        )
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(extension.item_error, signal=signals.item_error)
         return extension
 
-    def item_error(self, item: Any, response: Any, spider: Spider, failure: Any) -> None:
-        """A pipeline failed on an article: counted, so it shows in the run's errors."""
-        self.stats.inc_value("newswatch/errors")
-        self.stats.inc_value("newswatch/errors/pipeline")
+    @property
+    def source(self) -> str:
+        spider = self.crawler.spider
+        return str(getattr(spider, "source_name", spider.name if spider else ""))
+
+    def begin(self, *, run_id: str | None = None, trigger: str = "crawl") -> asyncio.Future[Any]:
+        """Start a check: the spider's entry requests go into the engine. The future
+        resolves to the :class:`CheckResult` once the check is recorded."""
+        if self.current is not None:
+            raise RuntimeError(f"a check of {self.source} is already running")
+        spider = self.crawler.spider
+        assert spider is not None, "begin() before the spider opened"
+        self.crawler.signals.send_catch_log(signal=check_started, spider=spider)
+        check = _Check(
+            CheckResult(
+                source=self.source,
+                run_id=run_id or self.run_id,
+                trigger=trigger,
+                started_at=utc_now(),
+            ),
+            _numeric(self.crawler.stats.get_stats()),
+        )
+        self.current = check
+        self.checks += 1
+        sent = 0
+        for request in spider.entry_requests():  # type: ignore[attr-defined]
+            self.crawler.engine.crawl(request)
+            sent += 1
+        if not sent:  # nothing to ask (a spider restricted to a kind the source lacks)
+            self._finish("finished")
+        return check.done
+
+    def spider_opened(self, spider: Spider) -> None:
+        if not self.managed:
+            self.begin(trigger="scrapy")
+
+    def spider_idle(self, spider: Spider) -> None:
+        if self.current is not None and not self.current.finishing:
+            self._finish("finished")
+        if self.managed:
+            raise DontCloseSpider
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        stats = self.stats.get_stats()
-        kept = {k: v for k, v in stats.items() if k in _KEPT_STATS or k.startswith("newswatch/")}
-        for key, value in stats.items():
-            if key.startswith("downloader/response_status_count/"):
-                kept[key] = value
-        row = {
-            "run_id": self.run_id,
-            "source": getattr(spider, "source_name", spider.name),
-            "started_at": _iso(stats.get("start_time")),
-            "finished_at": utc_now(),
-            "finish_reason": reason,
-            "stats": kept,
-            **summarize_stats(stats),
+        if self.current is not None and not self.current.finishing:
+            self._finish(reason)
+
+    def item_error(self, item: Any, response: Any, spider: Spider, failure: Any) -> None:
+        """A pipeline failed on an article: counted, so it shows in the check's errors."""
+        self.crawler.stats.inc_value("newswatch/errors")
+        self.crawler.stats.inc_value("newswatch/errors/pipeline")
+        LOGGER.error(
+            "[%s] storing %s failed: %s",
+            self.source,
+            getattr(response, "url", "?"),
+            failure.getErrorMessage(),
+        )
+
+    def _finish(self, reason: str) -> None:
+        check = self.current
+        assert check is not None
+        check.finishing = True
+        result = check.result
+        result.finished_at = utc_now()
+        result.duration = time.monotonic() - check.started
+        result.finish_reason = reason
+        now = _numeric(self.crawler.stats.get_stats())
+        result.stats = {
+            key: value - check.baseline.get(key, 0)
+            for key, value in now.items()
+            if value != check.baseline.get(key, 0)
         }
-        self.archive.record_crawl_run(row)
-        LOGGER.info("recorded crawl run %s for %s", self.run_id, row["source"])
+        future = self.runtime.writer.submit(
+            lambda archive: archive.record_check(
+                result.row(),
+                policy=self.runtime.config.alarms.policy(),
+                alarm_channels=self.runtime.config.alarms.channels,
+                failed=result.failed,
+            )
+        )
+
+        def recorded(done: Any) -> None:
+            self.current = None
+            exc = done.exception()
+            if exc is not None:
+                LOGGER.error("recording the check of %s failed: %s", result.source, exc)
+            else:
+                result.health = done.result()
+                if result.health is not None and result.health.alarms:
+                    self.runtime.alerts_queued()
+            if not check.done.done():
+                check.done.set_result(result)
+
+        loop = check.done.get_loop()
+        future.add_done_callback(lambda done: loop.call_soon_threadsafe(recorded, done))

@@ -17,6 +17,8 @@ class ArticleItem(scrapy.Item):
     fetched_at = scrapy.Field()
     hint_title = scrapy.Field()
     hint_published_at = scrapy.Field()
+    queue_entry = scrapy.Field()  # in a cluster: the queue entry and check it came from
+    check = scrapy.Field()
     # set by the page pipeline
     canonical_url = scrapy.Field()
     title = scrapy.Field()
@@ -24,10 +26,15 @@ class ArticleItem(scrapy.Item):
     lang = scrapy.Field()
     encoding = scrapy.Field()
     published_at = scrapy.Field()
+    published_precision = scrapy.Field()
+    origin = scrapy.Field()
     repairs = scrapy.Field()
-    # set by the dedup pipeline
     fingerprint = scrapy.Field()
     signature = scrapy.Field()
+    entities = scrapy.Field()
+    story_keys = scrapy.Field()
+    # the processed article itself (crawler.page_stage), which the fields above copy
+    record = scrapy.Field()
     # set by the alert match pipeline
     alerts = scrapy.Field()
     # set by the archive pipeline

@@ -1,10 +1,8 @@
 """Downloader middlewares, in the order requests pass them.
 
-- :class:`KnownArticleMiddleware` (50): an article already in the archive, under its
-  canonical URL or an alias, is not downloaded again. Reads the archive.
 - :class:`ConditionalGetMiddleware` (60): entry points (feeds, sitemaps, listings) are asked
-  with ``If-None-Match``/``If-Modified-Since`` from the ``fetches`` table, and every
-  response or failure is recorded there.
+  with ``If-None-Match``/``If-Modified-Since`` from the crawl state (the ``fetches`` table),
+  and every response or failure is recorded there (without waiting for the write).
 - :class:`AddressGuardMiddleware` (65): a request to a loopback, private, link-local or
   otherwise non-public address is refused unless its host is one the config names for the
   source (or ``crawl.allow_private_addresses`` is set): a feed link or a redirect cannot
@@ -14,6 +12,9 @@
   the response is dropped.
 - :class:`RetryAfterMiddleware` (550, replaces Scrapy's RetryMiddleware): retries 429/5xx
   and honours ``Retry-After`` up to ``RETRY_AFTER_MAX`` seconds.
+
+Articles already archived never reach the downloader: the spider middleware
+:class:`crawler.spidermiddlewares.KnownArticleMiddleware` drops them in batches.
 
 Requests carry ``meta["newswatch_kind"]`` (``feed``, ``sitemap``, ``listing``, ``article``)
 and ``meta["newswatch_source"]``; requests without them (robots.txt) pass untouched, except
@@ -27,7 +28,7 @@ import ipaddress
 import logging
 import socket
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from scrapy import Request, Spider
@@ -35,29 +36,24 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
-from scrapy.utils.defer import maybe_deferred_to_future
 
-from crawler.config import parse_duration
-from crawler.resources import archive_for, config_for
-from crawler.text.urls import canonical_url, host_of
-from storage import Archive
+from crawler.failures import describe_failure
+from crawler.resources import runtime_for
+from crawler.runtime import Runtime
+from crawler.text.urls import host_of
 
 __all__ = [
     "AddressGuardMiddleware",
     "BlockedAddress",
     "ConditionalGetMiddleware",
-    "KnownArticleMiddleware",
     "RetryAfterMiddleware",
+    "non_public_host",
     "parse_retry_after",
 ]
 
 LOGGER = logging.getLogger(__name__)
 
 ENTRY_KINDS = frozenset({"feed", "sitemap", "listing"})
-
-
-class AlreadyArchived(IgnoreRequest):
-    """The article is in the archive; not an error."""
 
 
 class BlockedAddress(IgnoreRequest):
@@ -92,28 +88,39 @@ class AddressGuardMiddleware:
     refusals reach the spider's errback, which logs and counts them."""
 
     RESOLVED_FOR = 300.0  # seconds a host's resolved addresses are trusted
+    RESOLVED_MAX = 4096  # host names kept; expired ones are dropped past this
 
-    def __init__(self, configured: dict[str, frozenset[str]], allow_all: bool) -> None:
-        # per source: the hosts its config names; "" holds every source's (robots.txt)
-        self.configured = configured
-        self.allow_all = allow_all
+    def __init__(
+        self,
+        configured: dict[str, frozenset[str]] | Runtime,
+        allow_all: bool = False,
+    ) -> None:
+        # per source: the hosts its config names; "" holds every source's (robots.txt).
+        # With a runtime, they follow its config (a reload takes effect at once).
+        self._configured = configured
+        self._allow_all = allow_all
         self._resolved: dict[str, tuple[float, tuple[str, ...]]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AddressGuardMiddleware:
-        config = config_for(crawler)
-        configured: dict[str, frozenset[str]] = {}
-        for source in config.sources:
-            urls = [*source.feeds, *source.sitemaps, *source.listings]
-            hosts = {host_of(url) for url in urls}
-            hosts |= {h.lower() for pair in source.host_aliases.items() for h in pair}
-            configured[source.name] = frozenset(hosts - {""})
-        configured[""] = frozenset().union(*configured.values())
-        return cls(configured, config.crawl.allow_private_addresses)
+        return cls(runtime_for(crawler))
+
+    @property
+    def configured(self) -> dict[str, frozenset[str]]:
+        if isinstance(self._configured, Runtime):
+            return self._configured.view.hosts
+        return self._configured
+
+    @property
+    def allow_all(self) -> bool:
+        if isinstance(self._configured, Runtime):
+            return self._configured.config.crawl.allow_private_addresses
+        return self._allow_all
 
     def _named(self, request: Request, host: str) -> bool:
+        configured = self.configured
         source = request.meta.get("newswatch_source", "")
-        return host in self.configured.get(source, self.configured[""])
+        return host in configured.get(source, configured.get("", frozenset()))
 
     async def _resolve(self, host: str) -> tuple[str, ...]:
         """The addresses ``host`` resolves to (cached); none when it does not resolve,
@@ -129,6 +136,8 @@ class AddressGuardMiddleware:
         except (OSError, UnicodeError):
             infos = []
         addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+        if len(self._resolved) >= self.RESOLVED_MAX:
+            self._resolved = {h: v for h, v in self._resolved.items() if v[0] > now}
         self._resolved[host] = (now + self.RESOLVED_FOR, addresses)
         return addresses
 
@@ -165,58 +174,20 @@ class AddressGuardMiddleware:
         return response
 
 
-class KnownArticleMiddleware:
-    """Skips archived articles; with a source's ``revisit`` window, an article first
-    fetched within it is asked again, conditionally, so an edit becomes a revision."""
-
-    def __init__(  # type: ignore[no-untyped-def]
-        self, archive: Archive, stats, host_aliases=None, revisit=None
-    ) -> None:
-        self.archive = archive
-        self.stats = stats
-        # per source: its mobile hosts and their desktop twins; its revisit window
-        self.host_aliases: dict[str, dict[str, str]] = host_aliases or {}
-        self.revisit: dict[str, timedelta] = revisit or {}
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> KnownArticleMiddleware:
-        config = config_for(crawler)
-        aliases = {s.name: s.host_aliases for s in config.sources if s.host_aliases}
-        revisit = {s.name: parse_duration(s.revisit) for s in config.sources if s.revisit}
-        return cls(archive_for(crawler), crawler.stats, aliases, revisit)
-
-    def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        if request.meta.get("newswatch_kind") != "article" or request.meta.get("redirect_times"):
-            return
-        source = request.meta.get("newswatch_source", "")
-        canonical = canonical_url(request.url, host_aliases=self.host_aliases.get(source))
-        if not self.archive.is_known_url(canonical):
-            return
-        window = self.revisit.get(source)
-        first_seen = self.archive.first_fetched(canonical) if window else None
-        if window and first_seen and datetime.now(UTC) - first_seen < window:
-            self.stats.inc_value("newswatch/articles_revisited")
-            request.meta["newswatch_revisit"] = True
-            request.meta["handle_httpstatus_list"] = [304]
-            return
-        self.stats.inc_value("newswatch/articles_known")
-        raise AlreadyArchived(f"already archived: {request.url}")
-
-
 class ConditionalGetMiddleware:
-    def __init__(self, archive: Archive, stats) -> None:  # type: ignore[no-untyped-def]
-        self.archive = archive
+    def __init__(self, runtime: Runtime, stats) -> None:  # type: ignore[no-untyped-def]
+        self.runtime = runtime
         self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalGetMiddleware:
-        return cls(archive_for(crawler), crawler.stats)
+        return cls(runtime_for(crawler), crawler.stats)
 
-    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         kind = request.meta.get("newswatch_kind")
         if kind not in ENTRY_KINDS and not request.meta.get("newswatch_revisit"):
             return
-        state = self.archive.fetch_state(request.url)
+        state = await self.runtime.state.validators(request.url)
         if state is None:
             return
         if state.etag and b"If-None-Match" not in request.headers:
@@ -232,7 +203,7 @@ class ConditionalGetMiddleware:
             return response
         if response.status == 304:
             self.stats.inc_value("newswatch/not_modified")
-        self.archive.record_fetch(
+        self.runtime.state.record_fetch(
             request.url,
             source=request.meta.get("newswatch_source", ""),
             kind=kind,
@@ -251,12 +222,12 @@ class ConditionalGetMiddleware:
             isinstance(exception, IgnoreRequest) and not isinstance(exception, BlockedAddress)
         ):
             return
-        self.archive.record_fetch(
+        self.runtime.state.record_fetch(
             request.url,
             source=request.meta.get("newswatch_source", ""),
             kind=kind,
             status=None,
-            error=f"{type(exception).__name__}: {exception}"[:500],
+            error=describe_failure(exception)[:500],
             parent=request.meta.get("newswatch_parent"),
         )
 
@@ -285,12 +256,7 @@ def parse_retry_after(value: str | bytes | None, *, now: datetime | None = None)
 
 
 async def _sleep(seconds: float) -> None:
-    # Imported here: importing the reactor at module level would install the default one
-    # before Scrapy installs the asyncio reactor.
-    from twisted.internet import reactor
-    from twisted.internet.task import deferLater
-
-    await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
+    await asyncio.sleep(seconds)  # the asyncio reactor's loop (crawler/settings.py)
 
 
 class RetryAfterMiddleware(RetryMiddleware):

@@ -1,58 +1,43 @@
-"""Shared per-crawl resources: the loaded config and the open archive.
+"""How components reach the process's :class:`~crawler.runtime.Runtime`: through the crawler.
 
-Components get them through these functions so that one crawl opens the archive once and
-reads the config once, whichever component asks first.
+newswatch's runner sets ``crawler.newswatch`` before the crawl starts. A crawler started by
+Scrapy's own tools (``scrapy crawl source -a source=NAME``) has none: the first component
+that asks builds one from the config named by ``NEWSWATCH_CONFIG`` (setting or environment,
+else ./newswatch.toml), keeps it on that crawler and closes it when the engine stops. No
+module-level state: each crawler owns what it opened.
 """
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
-from pathlib import Path
+from typing import cast
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.config import Config, config_path_from, load_config
-from storage import Archive
+from crawler.runtime import Runtime
 
-__all__ = ["archive_for", "config_for"]
+__all__ = ["config_for", "runtime_for"]
 
-_ARCHIVES: dict[int, Archive] = {}
+ATTRIBUTE = "newswatch"
 
 
-@lru_cache(maxsize=8)
-def _load(path: str, mtime: float) -> Config:
-    return load_config(path)
+def runtime_for(crawler: Crawler) -> Runtime:
+    """The runtime the crawler's components share (built on first use when the crawler was
+    not started by newswatch's runner)."""
+    runtime = getattr(crawler, ATTRIBUTE, None)
+    if runtime is None:
+        config = load_config(config_path_from(crawler.settings.get("NEWSWATCH_CONFIG")))
+        runtime = Runtime.open(config)
+        setattr(crawler, ATTRIBUTE, runtime)
+
+        def close(**_: object) -> None:
+            runtime.close()
+
+        crawler.signals.connect(close, signal=signals.engine_stopped, weak=False)
+    return cast(Runtime, runtime)
 
 
 def config_for(crawler: Crawler) -> Config:
-    """The config named by ``NEWSWATCH_CONFIG`` (setting or environment) or ./newswatch.toml."""
-    path = config_path_from(crawler.settings.get("NEWSWATCH_CONFIG"))
-    try:
-        mtime = os.path.getmtime(path)
-    except OSError:
-        mtime = 0.0
-    return _load(str(path), mtime)
-
-
-def archive_path_for(crawler: Crawler) -> Path:
-    setting = crawler.settings.get("ARCHIVE_PATH")
-    if setting:
-        return Path(setting)
-    return config_for(crawler).archive_path
-
-
-def archive_for(crawler: Crawler) -> Archive:
-    """The archive this crawl writes to, opened on first use and closed with the crawl."""
-    key = id(crawler)
-    if key not in _ARCHIVES:
-        _ARCHIVES[key] = Archive.open(archive_path_for(crawler))
-        from scrapy import signals
-
-        def close(**_: object) -> None:
-            archive = _ARCHIVES.pop(key, None)
-            if archive is not None:
-                archive.close()
-
-        crawler.signals.connect(close, signal=signals.engine_stopped, weak=False)
-    return _ARCHIVES[key]
+    """The config of the crawler's runtime."""
+    return runtime_for(crawler).config

@@ -3,7 +3,9 @@
 ``scrapy crawl source -a source=NAME`` crawls every entry point of the source; the
 ``feeds``, ``sitemaps`` and ``listings`` spiders crawl only that kind. The spider only
 requests, selects and yields: feeds, sitemaps and listings are parsed by
-:mod:`crawler.discovery`, articles by the item pipelines.
+:mod:`crawler.discovery`, articles by the item pipelines. Its entry requests are sent by
+:class:`crawler.extensions.CheckRunner`, once per check, so one spider serves every check
+of its source in a long-lived process.
 """
 
 from __future__ import annotations
@@ -29,12 +31,15 @@ from crawler.discovery import (
     parse_feed,
     parse_sitemap,
 )
+from crawler.failures import describe_failure
 from crawler.items import ArticleItem
-from crawler.middlewares import AlreadyArchived, BlockedAddress
-from crawler.resources import archive_for, config_for
+from crawler.middlewares import ENTRY_KINDS, BlockedAddress
+from crawler.resources import runtime_for
+from crawler.runtime import source_settings
+from crawler.tls import CertificateRefused
 from storage import utc_now
 
-__all__ = ["SourceSpider"]
+__all__ = ["SourceSpider", "failure_kind"]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -56,31 +61,33 @@ class SourceSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        config = config_for(crawler)
+        config = runtime_for(crawler).config
         spider.source_config = config.source(spider.source_name)
-        source = spider.source_config
-        # Politeness per source: the delay between requests to its hosts.
-        crawler.settings.set("DOWNLOAD_DELAY", source.delay, priority="spider")
-        crawler.settings.set("AUTOTHROTTLE_START_DELAY", source.delay, priority="spider")
-        crawler.settings.set("ROBOTSTXT_OBEY", config.crawl.obey_robots, priority="spider")
-        crawler.settings.set(
-            "CONCURRENT_REQUESTS_PER_DOMAIN", config.crawl.concurrency_per_host, priority="spider"
-        )
-        crawler.settings.set("DOWNLOAD_TIMEOUT", config.crawl.timeout, priority="spider")
-        crawler.settings.set("DOWNLOAD_MAXSIZE", config.crawl.max_page_size, priority="spider")
-        crawler.settings.set("RETRY_TIMES", config.crawl.retries, priority="spider")
-        if config.crawl.user_agent:
-            crawler.settings.set("USER_AGENT", config.crawl.user_agent, priority="spider")
+        # The source's politeness and [crawl]'s limits, from the one config the runtime holds.
+        crawler.settings.setdict(source_settings(config, spider.source_config), priority="spider")
         return spider
 
     @property
     def source(self) -> SourceConfig:
-        assert self.source_config is not None, "spider built without from_crawler"
+        if self.source_config is None:  # AttributeError: inspect.getmembers() skips it
+            raise AttributeError("a spider built without from_crawler, or serving every source")
         return self.source_config
 
     # -- requests -----------------------------------------------------------------------
 
-    def _entry(self, url: str, kind: str, callback: Any, **meta: Any) -> Request:
+    def _meta(self, parent: Response | None) -> dict[str, Any]:
+        """What a request carries over from the response that led to it: its source and,
+        in a cluster, the check it belongs to."""
+        if parent is None:
+            return {"newswatch_source": self.source_name}
+        meta = {"newswatch_source": parent.meta.get("newswatch_source", self.source_name)}
+        if "newswatch_check" in parent.meta:
+            meta["newswatch_check"] = parent.meta["newswatch_check"]
+        return meta
+
+    def _entry(
+        self, url: str, kind: str, callback: Any, *, parent: Response | None = None, **meta: Any
+    ) -> Request:
         return Request(
             url,
             callback=callback,
@@ -88,28 +95,36 @@ class SourceSpider(scrapy.Spider):
             dont_filter=True,
             meta={
                 "newswatch_kind": kind,
-                "newswatch_source": self.source_name,
+                **self._meta(parent),
                 "handle_httpstatus_list": [304],
                 **meta,
             },
         )
 
-    def _article(self, link: Link) -> Request:
+    def _article(self, link: Link, parent: Response | None = None) -> Request:
         return Request(
             link.url,
             callback=self.parse_article,
             errback=self.on_error,
             meta={
                 "newswatch_kind": "article",
-                "newswatch_source": self.source_name,
+                **self._meta(parent),
                 "hint_title": link.title,
                 "hint_published_at": link.published_at,
             },
         )
 
+    def source_of(self, response: Response) -> SourceConfig:
+        """The config of the source ``response`` belongs to."""
+        name = response.meta.get("newswatch_source", self.source_name)
+        if name == self.source_name and self.source_config is not None:
+            return self.source_config
+        return runtime_for(self.crawler).config.source(name)
+
     async def start(self) -> AsyncIterator[Request]:
-        for request in self.entry_requests():
-            yield request
+        # Nothing here: each check sends entry_requests() (see CheckRunner).
+        return
+        yield  # an async generator that yields nothing
 
     def entry_requests(self) -> Iterator[Request]:
         source = self.source
@@ -128,11 +143,26 @@ class SourceSpider(scrapy.Spider):
     def _not_modified(self, response: Response) -> bool:
         return response.status == 304
 
-    def _count_error(self, kind: str, reason: str, url: str) -> None:
+    def _count_error(
+        self,
+        kind: str,
+        reason: str,
+        url: str,
+        *,
+        entry: bool = False,
+        source: str = "",
+        response: Response | None = None,
+    ) -> None:
+        if response is not None:  # what a cluster worker reports for the response
+            response.meta["newswatch_error"] = kind
+            response.meta["newswatch_entry_error"] = entry
         stats = self.crawler.stats
         stats.inc_value("newswatch/errors")
         stats.inc_value(f"newswatch/errors/{kind}")
-        LOGGER.warning("[%s] %s: %s", self.source_name, url, reason)
+        if entry:
+            stats.inc_value("newswatch/entry_errors")
+        # Details at INFO: the check's own summary line (daemon, crawl) reports the failure.
+        LOGGER.info("[%s] %s: %s", source or self.source_name, url, reason)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         if self._not_modified(response):
@@ -144,11 +174,18 @@ class SourceSpider(scrapy.Spider):
                 content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
             )
         except MalformedFeed as exc:
-            self._count_error("malformed_feed", str(exc), response.url)
+            self._count_error(
+                "malformed_feed",
+                str(exc),
+                response.url,
+                entry=True,
+                source=_source(response),
+                response=response,
+            )
             return
         self.crawler.stats.inc_value("newswatch/links_from_feeds", len(links))
         for link in links:
-            yield self._article(link)
+            yield self._article(link, response)
 
     def _sub_sitemaps(self, response: Response, urls: list[str]) -> Iterator[Request]:
         nesting = response.meta.get("sitemap_nesting", 0)
@@ -159,35 +196,47 @@ class SourceSpider(scrapy.Spider):
                 url,
                 "sitemap",
                 self.parse_sitemap,
+                parent=response,
                 sitemap_nesting=nesting + 1,
                 newswatch_parent=response.url,
             )
 
-    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+    async def parse_sitemap(self, response: Response) -> AsyncIterator[Request]:
         if self._not_modified(response):
             # An unchanged index says nothing about its sitemaps: ask each of them again.
-            known = archive_for(self.crawler).children(response.url, kind="sitemap")
-            yield from self._sub_sitemaps(response, known)
+            state = runtime_for(self.crawler).state
+            for request in self._sub_sitemaps(
+                response, await state.children(response.url, kind="sitemap")
+            ):
+                yield request
             return
         try:
             content = parse_sitemap(response.body, base_url=response.url)
         except MalformedSitemap as exc:
-            self._count_error("malformed_sitemap", str(exc), response.url)
+            self._count_error(
+                "malformed_sitemap",
+                str(exc),
+                response.url,
+                entry=True,
+                source=_source(response),
+                response=response,
+            )
             return
-        yield from self._sub_sitemaps(response, content.sitemaps)
+        for request in self._sub_sitemaps(response, content.sitemaps):
+            yield request
         self.crawler.stats.inc_value("newswatch/links_from_sitemaps", len(content.articles))
         for link in content.articles:
-            yield self._article(link)
+            yield self._article(link, response)
 
     def parse_listing(self, response: Response) -> Iterator[Request]:
         if self._not_modified(response):
             return
-        source = self.source
+        source = self.source_of(response)
         assert source.article_links is not None
         urls = listing_links(response.body, base_url=response.url, pattern=source.article_links)
         self.crawler.stats.inc_value("newswatch/links_from_listings", len(urls))
         for url in urls:
-            yield self._article(Link(url=url))
+            yield self._article(Link(url=url), response)
         depth = response.meta.get("listing_depth", 1)
         if depth < source.listing_depth:
             for url in next_page_links(
@@ -197,6 +246,7 @@ class SourceSpider(scrapy.Spider):
                     url,
                     "listing",
                     self.parse_listing,
+                    parent=response,
                     listing_depth=depth + 1,
                     newswatch_parent=response.url,
                 )
@@ -209,13 +259,13 @@ class SourceSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newswatch/articles_not_html")
             LOGGER.info(
                 "[%s] skipped non-HTML %s (%s)",
-                self.source_name,
+                _source(response),
                 response.url,
                 content_type.decode("latin-1"),
             )
             return
         yield ArticleItem(
-            source=self.source_name,
+            source=response.meta.get("newswatch_source", self.source_name),
             url=response.url,
             body=response.body,
             content_type=content_type.decode("latin-1") or None,
@@ -223,23 +273,59 @@ class SourceSpider(scrapy.Spider):
             fetched_at=utc_now(),
             hint_title=response.meta.get("hint_title"),
             hint_published_at=response.meta.get("hint_published_at"),
+            queue_entry=response.meta.get("newswatch_entry"),
+            check=response.meta.get("newswatch_check"),
         )
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         kind = request.meta.get("newswatch_kind", "request")
-        if failure.check(AlreadyArchived):
-            return
+        entry = kind in ENTRY_KINDS
+        source = request.meta.get("newswatch_source", self.source_name)
         if failure.check(HttpError):
             status = failure.value.response.status
-            self._count_error(f"http_{status}", f"HTTP {status}", request.url)
+            self._count_error(
+                f"http_{status}", f"HTTP {status}", request.url, entry=entry, source=source
+            )
             return
         if failure.check(BlockedAddress):
-            self._count_error("blocked_address", str(failure.value), request.url)
+            self._count_error(
+                "blocked_address", str(failure.value), request.url, entry=entry, source=source
+            )
+            return
+        if failure.check(CertificateRefused):  # logged once per host by crawler.tls
+            self.crawler.stats.inc_value("newswatch/errors")
+            self.crawler.stats.inc_value("newswatch/errors/tls")
+            if entry:
+                self.crawler.stats.inc_value("newswatch/entry_errors")
             return
         if failure.check(IgnoreRequest):
             self.crawler.stats.inc_value(f"newswatch/ignored/{kind}")
-            LOGGER.info("[%s] ignored %s: %s", self.source_name, request.url, failure.value)
+            if entry:  # robots.txt forbids an entry point: the source cannot be read
+                self._count_error(
+                    "ignored", str(failure.value), request.url, entry=True, source=source
+                )
+            else:
+                LOGGER.info("[%s] ignored %s: %s", source, request.url, failure.value)
             return
         name = failure.type.__name__ if failure.type else "error"
-        self._count_error(name, f"{name}: {failure.getErrorMessage()}", request.url)
+        self._count_error(
+            name, describe_failure(failure.value), request.url, entry=entry, source=source
+        )
+
+
+def failure_kind(failure: Failure) -> str:
+    """The kind of a failed request, as counted in ``newswatch/errors/<kind>``."""
+    if failure.check(HttpError):
+        return f"http_{failure.value.response.status}"
+    if failure.check(BlockedAddress):
+        return "blocked_address"
+    if failure.check(CertificateRefused):
+        return "tls"
+    if failure.check(IgnoreRequest):
+        return "ignored"
+    return failure.type.__name__ if failure.type else "error"
+
+
+def _source(response: Response) -> str:
+    return str(response.meta.get("newswatch_source", ""))

@@ -1,6 +1,6 @@
 """The newswatch archive: a SQLite file with articles, fetch state, crawl runs and search."""
 
-from storage.db import Archive, FetchState, compress_html, decompress_html, utc_now
+from storage.db import Archive, FetchState, Stored, compress_html, decompress_html, utc_now
 from storage.migrations import MIGRATIONS, migrate
 from storage.search import fts_query, index_text
 
@@ -8,6 +8,7 @@ __all__ = [
     "MIGRATIONS",
     "Archive",
     "FetchState",
+    "Stored",
     "compress_html",
     "decompress_html",
     "fts_query",

@@ -12,13 +12,14 @@ import sqlite3
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import sqlite_utils
 
+from crawler.text.crosslang import KEY_WINDOW_DAYS, family, story_keys
 from crawler.text.dedup import (
     STORY_THRESHOLD,
     band_keys,
@@ -27,10 +28,22 @@ from crawler.text.dedup import (
     signature,
     similarity,
 )
+from storage.health import AlarmPolicy, HealthReport, record_check
 from storage.migrations import migrate
 from storage.outbox import enqueue_alerts
-from storage.search import fts_query, index_text
-from storage.stories import count_story_paragraphs, start_story, template_paragraphs
+from storage.search import fts_query, search_text
+from storage.stories import (
+    count_story_paragraphs,
+    current_story,
+    file_story_keys,
+    find_other_language_stories,
+    merge_stories,
+    moment_of,
+    refresh_story,
+    start_story,
+    template_paragraphs,
+)
+from storage.transactions import write_transaction
 
 __all__ = ["Archive", "FetchState", "Stored", "compress_html", "decompress_html", "utc_now"]
 
@@ -39,6 +52,15 @@ LOGGER = logging.getLogger(__name__)
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _parse_time(stamp: str | None) -> datetime | None:
+    if not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def compress_html(body: bytes) -> bytes:
@@ -59,6 +81,7 @@ class Stored(NamedTuple):
     story_id: int
     new_story: bool
     revised: bool
+    alerts: int = 0  # outbox rows queued with it
 
 
 @dataclass(frozen=True)
@@ -74,23 +97,34 @@ class Archive:
     """An open archive. ``Archive.open(path)`` creates and migrates the file as needed;
     ``Archive.memory()`` gives an in-memory one for tests."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, *, migrate_schema: bool = True) -> None:
         self.db = db
-        migrate(db)
+        # How far apart a Chinese and an English report of one event may be published.
+        self.story_window = timedelta(days=KEY_WINDOW_DAYS)
+        if migrate_schema:
+            migrate(db)
 
     @classmethod
-    def open(cls, path: str | Path) -> Archive:
+    def open(cls, path: str | Path, *, busy_timeout: float = 30.0, migrate: bool = True) -> Archive:
+        """Open (and create) the archive at ``path``; ``migrate=False`` for a connection
+        opened after the schema is known to be current (a second connection of a process)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=30.0)
+        # check_same_thread off: a connection is opened by the thread that then uses it,
+        # except that tests and one-shot commands may close it from another.
+        # isolation_level=None: no implicit transactions (a stray statement never keeps the
+        # write lock); writes are explicit, see storage.transactions.
+        conn = sqlite3.connect(
+            str(path), timeout=busy_timeout, check_same_thread=False, isolation_level=None
+        )
         db = sqlite_utils.Database(conn)
-        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         if db.journal_mode != "wal":
             db.enable_wal()
         # WAL with synchronous=NORMAL: a crash of the process loses nothing committed; a
         # power cut may lose the last transactions, never the file. Saves an fsync per article.
         db.execute("PRAGMA synchronous = NORMAL")
-        return cls(db)
+        return cls(db, migrate_schema=migrate)
 
     @classmethod
     def memory(cls) -> Archive:
@@ -131,6 +165,27 @@ class Archive:
             return None
         return datetime.fromisoformat(row[0].replace("Z", "+00:00"))
 
+    def known_urls(self, urls: Sequence[str]) -> dict[str, datetime | None]:
+        """Which of ``urls`` (canonical form) are archived articles or aliases of one, with
+        when each article was first stored (None when the row has no date)."""
+        found: dict[str, datetime | None] = {}
+        unique = list(dict.fromkeys(urls))
+        for start in range(0, len(unique), 400):
+            chunk = unique[start : start + 400]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                "WITH hits(url, article_id) AS ("
+                f" SELECT canonical_url, id FROM articles WHERE canonical_url IN ({marks})"
+                f" UNION ALL SELECT url, article_id FROM article_aliases WHERE url IN ({marks}))"
+                " SELECT h.url, coalesce((SELECT min(r.fetched_at) FROM article_revisions r"
+                " WHERE r.article_id = a.id), a.fetched_at)"
+                " FROM hits h LEFT JOIN articles a ON a.id = h.article_id",
+                [*chunk, *chunk],
+            ).fetchall()
+            for url, first in rows:
+                found[url] = _parse_time(first)
+        return found
+
     def add_alias(self, url: str, article_id: int) -> None:
         """Record ``url`` (canonical form) as another address of article ``article_id``."""
         self.db.execute(
@@ -144,13 +199,17 @@ class Archive:
         """Store ``article`` with its search entry, aliases and story, in one transaction.
 
         Keys: url, canonical_url, source, title, text, html (raw bytes), lang, published_at,
-        fetched_at, encoding, repairs, content_type, aliases, and for stories fingerprint
-        and signature (:mod:`crawler.text.dedup`; computed here when absent).
+        published_precision, fetched_at, encoding, repairs, content_type, origin, entities
+        (names), aliases, and for stories fingerprint and signature (:mod:`crawler.text.dedup`)
+        and story_keys (:func:`crawler.text.crosslang.story_keys`), computed here when
+        absent (story keys then without entities).
 
         An article whose canonical URL is stored already is not stored again: its other
         URLs become aliases, and a changed text becomes a new revision of the same row and
         story. A new article joins the story of an article with the same fingerprint, else
-        of a near-duplicate found through the LSH bands, else starts a story of its own.
+        of a near-duplicate found through the LSH bands, else of a report of the same event
+        in the other language (Chinese or English) published within ``story_window``, else
+        starts a story of its own.
 
         ``alerts`` (rule matches, see :func:`storage.outbox.enqueue_alerts`) are queued in
         the same transaction, once per (rule, story, channel), for new articles and
@@ -161,7 +220,7 @@ class Archive:
         fingerprint = article.get("fingerprint") or content_fingerprint(text or title)
         values = article["signature"] if "signature" in article else signature(text or title)
         aliases = [a for a in article.get("aliases") or () if a != article["canonical_url"]]
-        with self.db.atomic():
+        with write_transaction(self.db):
             existing = self.db.execute(
                 "SELECT id, story_id, fingerprint FROM articles WHERE canonical_url = ?",
                 [article["canonical_url"]],
@@ -171,21 +230,39 @@ class Archive:
                 for alias in aliases:
                     self.add_alias(alias, article_id)
                 revised = stored_fingerprint is not None and stored_fingerprint != fingerprint
+                queued = 0
                 if revised:
                     self._revise(article_id, article, fingerprint)
-                    enqueue_alerts(
+                    self._revise_facts(article_id, story_id, article)
+                    queued = enqueue_alerts(
                         self.db,
                         alerts,
                         story_id=story_id,
                         article={**article, "id": article_id},
                         now=utc_now(),
                     )
-                return Stored(article_id, False, story_id, False, revised)
+                return Stored(article_id, False, story_id, False, revised, queued)
             template = template_paragraphs(self.db, source=article["source"], text=text)
             if template and values is not None:
                 own = "\n".join(p for p in text.split("\n") if p.strip() not in template)
                 values = signature(own)
             story_id = self._find_story(fingerprint, values, article["source"], text, template)
+            if story_id is not None:
+                story_id = current_story(self.db, story_id)
+            how = "copy"
+            lang_family = family(article.get("lang"))
+            at = moment_of(article.get("published_at"), article.get("fetched_at"))
+            keys = article.get("story_keys")
+            if keys is None:
+                keys = story_keys(title, text)
+            same_event: list[int] = []
+            if lang_family and at:
+                same_event = find_other_language_stories(
+                    self.db, keys=keys, family=lang_family, at=at, window=self.story_window
+                )
+            how = "first" if story_id is None else "copy"
+            if story_id is None and same_event:
+                how = "other language"
             row = {
                 "url": article["url"],
                 "canonical_url": article["canonical_url"],
@@ -201,10 +278,15 @@ class Archive:
                 "content_type": article.get("content_type"),
                 "fingerprint": fingerprint,
                 "story_id": story_id,
+                "origin": article.get("origin"),
+                "published_precision": article.get("published_precision"),
+                "entities": json.dumps(list(article.get("entities") or ()), ensure_ascii=False),
+                "story_match": how,
             }
             article_id = int(self.db.table("articles").insert(row).last_pk)  # type: ignore[arg-type]
-            new_story = story_id is None
-            if new_story:
+            # An article that starts its language in a story still files its own signature
+            # (a story of its own, merged at once), so copies of its text find the event.
+            if story_id is None:
                 story_id = article_id
                 self.db.execute(
                     "UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id]
@@ -214,7 +296,7 @@ class Archive:
                     story_id=story_id,
                     first_seen=row["fetched_at"],
                     source=row["source"],
-                    url=row["url"],
+                    url=row["canonical_url"],
                     title=title,
                     values=values,
                 )
@@ -222,16 +304,33 @@ class Archive:
             else:
                 assert story_id is not None
                 self._join_story(story_id, row["source"])
+            # Reports of the event that had not met (two Chinese ones, then the English
+            # one) become one story: the oldest.
+            if same_event:
+                merged = {story_id, *same_event}
+                story_id = min(merged)
+                merge_stories(self.db, keep=story_id, others=sorted(merged - {story_id}))
+            new_story = story_id == article_id
+            refresh_story(self.db, story_id)
+            if lang_family and at and keys:
+                file_story_keys(
+                    self.db,
+                    article_id=article_id,
+                    story_id=story_id,
+                    family=lang_family,
+                    at=at,
+                    keys=keys,
+                )
             self.db.execute(
                 "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
-                [article_id, index_text(title), index_text(text)],
+                [article_id, search_text(title), search_text(text)],
             )
             for alias in aliases:
                 self.add_alias(alias, article_id)
-            enqueue_alerts(
+            queued = enqueue_alerts(
                 self.db, alerts, story_id=story_id, article={**row, "id": article_id}, now=utc_now()
             )
-        return Stored(article_id, True, story_id, new_story, False)
+        return Stored(article_id, True, story_id, new_story, False, queued)
 
     def _find_story(
         self,
@@ -283,6 +382,34 @@ class Archive:
                     return story_id
         return None
 
+    def _revise_facts(self, article_id: int, story_id: int, article: Mapping[str, Any]) -> None:
+        """A revised text's origin, entities and story keys replace the old ones."""
+        self.db.execute(
+            "UPDATE articles SET origin = ?, entities = ?, published_precision = "
+            "coalesce(?, published_precision) WHERE id = ?",
+            [
+                article.get("origin"),
+                json.dumps(list(article.get("entities") or ()), ensure_ascii=False),
+                article.get("published_precision"),
+                article_id,
+            ],
+        )
+        lang_family = family(article.get("lang"))
+        at = moment_of(article.get("published_at"), article.get("fetched_at"))
+        if lang_family and at:
+            keys = article.get("story_keys")
+            if keys is None:
+                keys = story_keys(article.get("title") or "", article.get("text") or "")
+            file_story_keys(
+                self.db,
+                article_id=article_id,
+                story_id=story_id,
+                family=lang_family,
+                at=at,
+                keys=keys,
+            )
+        refresh_story(self.db, story_id)
+
     def _join_story(self, story_id: int, source: str) -> None:
         row = self.db.execute("SELECT sources FROM stories WHERE id = ?", [story_id]).fetchone()
         sources = json.loads(row[0]) if row and row[0] else []
@@ -309,11 +436,7 @@ class Archive:
                 "fetched_at": old_fetched,
             }
         )
-        self.db.execute(
-            "INSERT INTO articles_fts (articles_fts, rowid, title, text) "
-            "VALUES ('delete', ?, ?, ?)",
-            [article_id, index_text(old_title), index_text(old_text)],
-        )
+        self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
         title, text = article.get("title") or "", article.get("text") or ""
         self.db.execute(
             "UPDATE articles SET title = ?, text = ?, html = ?, fingerprint = ?, "
@@ -331,7 +454,7 @@ class Archive:
         )
         self.db.execute(
             "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
-            [article_id, index_text(title), index_text(text)],
+            [article_id, search_text(title), search_text(text)],
         )
 
     def count_articles(self, source: str | None = None) -> int:
@@ -356,7 +479,7 @@ class Archive:
 
     def articles_since(self, since: str | None) -> Iterator[dict[str, Any]]:
         """Articles fetched on or after ``since`` (ISO date or time), oldest first."""
-        sql = "SELECT id, story_id, source, lang, title, text, url FROM articles"
+        sql = "SELECT id, story_id, source, lang, title, text, url, origin FROM articles"
         params: list[Any] = []
         if since:
             sql += " WHERE fetched_at >= ?"
@@ -396,7 +519,7 @@ class Archive:
         if status == 304 or error is not None or status is None or status >= 400:
             etag = previous.etag if previous else None
             last_modified = previous.last_modified if previous else None
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db.table("fetches").upsert(
                 {
                     "url": url,
@@ -411,6 +534,27 @@ class Archive:
                 },
                 pk="url",
             )
+
+    def known_index(self, batch: int = 1000) -> Iterator[list[tuple[str, str | None]]]:
+        """Every archived article's canonical URL and every alias, with when the article
+        was first stored, in batches (what a cluster's workers need to skip them)."""
+        cursor = self.db.execute(
+            "SELECT canonical_url, fetched_at FROM articles "
+            "UNION ALL SELECT l.url, a.fetched_at FROM article_aliases l "
+            "JOIN articles a ON a.id = l.article_id"
+        )
+        while rows := cursor.fetchmany(batch):
+            yield [(str(url), first) for url, first in rows]
+
+    def entry_validators(self) -> list[tuple[str, str | None, str | None, str | None]]:
+        """Per entry point: URL, ETag, Last-Modified and the sitemap index it came from."""
+        return [
+            (row[0], row[1], row[2], row[3])
+            for row in self.db.execute(
+                "SELECT url, etag, last_modified, parent FROM fetches "
+                "WHERE kind IN ('feed', 'sitemap', 'listing')"
+            ).fetchall()
+        ]
 
     def children(self, parent: str, *, kind: str) -> list[str]:
         """URLs of ``kind`` last reached from ``parent`` (the sitemaps of a sitemap index)."""
@@ -427,8 +571,21 @@ class Archive:
         row = dict(run)
         if isinstance(row.get("stats"), dict):
             row["stats"] = json.dumps(row["stats"], ensure_ascii=False, default=str)
-        with self.db.atomic():
+        with write_transaction(self.db):
             return int(self.db.table("crawl_runs").insert(row).last_pk)  # type: ignore[arg-type]
+
+    def record_check(
+        self,
+        row: Mapping[str, Any],
+        *,
+        policy: AlarmPolicy,
+        alarm_channels: Sequence[str] = (),
+        failed: bool = False,
+    ) -> HealthReport:
+        """Record one check of a source and update its health (:mod:`storage.health`)."""
+        return record_check(
+            self.db, row, policy=policy, alarm_channels=alarm_channels, failed=failed
+        )
 
     def crawl_runs(self, run_id: str) -> list[dict[str, Any]]:
         return list(

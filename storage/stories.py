@@ -1,16 +1,30 @@
-"""SQL for stories: starting one, and filing it under its LSH band keys."""
+"""SQL for stories: starting one, filing it under its LSH band keys, finding the story of
+a report in the other language, and a story's languages, origin and reposts."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import sqlite_utils
 
+from crawler.text.crosslang import SAME_EVENT, same_event
 from crawler.text.dedup import band_keys
 
-__all__ = ["count_story_paragraphs", "start_story", "template_paragraphs"]
+__all__ = [
+    "count_story_paragraphs",
+    "file_story_keys",
+    "current_story",
+    "find_other_language_stories",
+    "merge_stories",
+    "moment_of",
+    "refresh_story",
+    "start_story",
+    "template_paragraphs",
+]
 
 TEMPLATE_AFTER = 2
 
@@ -76,4 +90,161 @@ def count_story_paragraphs(db: sqlite_utils.Database, *, source: str, text: str)
         "INSERT INTO source_paragraphs (source, hash, stories) VALUES (?, ?, 1) "
         "ON CONFLICT (source, hash) DO UPDATE SET stories = stories + 1",
         [(source, digest) for digest in _paragraph_hashes(text)],
+    )
+
+
+# -- stories across languages ------------------------------------------------------------
+
+OTHER_FAMILY = {"zh": "en", "en": "zh"}
+CANDIDATES = 12
+
+
+def file_story_keys(
+    db: sqlite_utils.Database,
+    *,
+    article_id: int,
+    story_id: int,
+    family: str,
+    at: str,
+    keys: Mapping[str, float],
+) -> None:
+    """File an article's cross-language keys (:func:`crawler.text.crosslang.story_keys`)
+    so that a report of the same event in the other language finds it."""
+    db.execute("DELETE FROM story_keys WHERE article_id = ?", [article_id])
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO story_keys (key, family, at, article_id, story_id, weight) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(key, family, at, article_id, story_id, weight) for key, weight in keys.items()],
+    )
+
+
+def find_other_language_stories(
+    db: sqlite_utils.Database,
+    *,
+    keys: Mapping[str, float],
+    family: str,
+    at: str,
+    window: timedelta,
+) -> list[int]:
+    """The stories of articles in the other language, published within ``window`` of
+    ``at``, that report the same event (:func:`~crawler.text.crosslang.same_event` at
+    ``SAME_EVENT`` or more), surest first. Candidates are the articles sharing the most
+    key weight, found through the keys' index. More than one story means the event's
+    reports had not met yet (two Chinese reports, then the English one): the caller
+    merges them."""
+    other = OTHER_FAMILY.get(family)
+    if other is None or not keys:
+        return []
+    moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    low, high = (_iso(moment - window), _iso(moment + window))
+    wanted = list(keys)
+    placeholders = ",".join("?" * len(wanted))
+    rows = db.execute(
+        f"SELECT article_id, sum(weight) AS w FROM story_keys WHERE key IN ({placeholders}) "
+        "AND family = ? AND at BETWEEN ? AND ? GROUP BY article_id ORDER BY w DESC LIMIT ?",
+        [*wanted, other, low, high, CANDIDATES],
+    ).fetchall()
+    scores: dict[int, float] = {}
+    for article_id, _ in rows:
+        theirs = dict(
+            db.execute(
+                "SELECT key, weight FROM story_keys WHERE article_id = ?", [article_id]
+            ).fetchall()
+        )
+        score = same_event(keys, theirs)
+        if score >= SAME_EVENT:
+            row = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
+            if row is not None and score > scores.get(int(row[0]), 0.0):
+                scores[int(row[0])] = score
+    return sorted(scores, key=lambda story: (-scores[story], story))
+
+
+def merge_stories(db: sqlite_utils.Database, *, keep: int, others: list[int]) -> None:
+    """Fold ``others`` into story ``keep``: their articles, keys and alerts move over (an
+    alert already queued for both stays with its own; the next article of the event finds
+    the alert under ``keep`` and queues nothing). Each absorbed story keeps its row, with
+    ``merged_into`` set and its LSH bands, so copies of its text still find the event."""
+    for other in others:
+        if other == keep:
+            continue
+        count = db.execute(
+            "SELECT article_count, sources FROM stories WHERE id = ?", [other]
+        ).fetchone()
+        db.execute("UPDATE articles SET story_id = ? WHERE story_id = ?", [keep, other])
+        db.execute("UPDATE story_keys SET story_id = ? WHERE story_id = ?", [keep, other])
+        db.execute("UPDATE OR IGNORE alerts SET story_id = ? WHERE story_id = ?", [keep, other])
+        db.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ?", [keep, other])
+        kept = db.execute("SELECT sources FROM stories WHERE id = ?", [keep]).fetchone()
+        sources = json.loads(kept[0] or "[]") if kept else []
+        for source in json.loads((count[1] if count else None) or "[]"):
+            if source not in sources:
+                sources.append(source)
+        db.execute(
+            "UPDATE stories SET article_count = article_count + ?, sources = ? WHERE id = ?",
+            [count[0] if count else 0, json.dumps(sources, ensure_ascii=False), keep],
+        )
+        db.execute(
+            "UPDATE stories SET merged_into = ?, article_count = 0 WHERE id = ?", [keep, other]
+        )
+    refresh_story(db, keep)
+
+
+def current_story(db: sqlite_utils.Database, story_id: int) -> int:
+    """The story ``story_id`` was merged into, if it was (else itself)."""
+    for _ in range(32):  # merges chain at most this deep; a bound, not a loop forever
+        row = db.execute("SELECT merged_into FROM stories WHERE id = ?", [story_id]).fetchone()
+        if row is None or row[0] is None:
+            return story_id
+        story_id = int(row[0])
+    return story_id
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def moment_of(published_at: str | None, fetched_at: str | None) -> str | None:
+    """When an article appeared, in UTC, for the cross-language window: its publication
+    time (a day alone counts from its start), else when it was fetched."""
+    for value in (published_at, fetched_at):
+        if not value:
+            continue
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return _iso(moment)
+    return None
+
+
+def refresh_story(db: sqlite_utils.Database, story_id: int) -> None:
+    """Work out a story's languages, its origin and its reposts from its articles.
+
+    The origin is the outlet its earliest article credits (by publication time, else fetch
+    time), else the source of its earliest article. Reposts are the sources of the other
+    articles that credit the same outlet or joined as copies of the text."""
+    rows = db.execute(
+        "SELECT source, origin, lang, story_match FROM articles WHERE story_id = ? "
+        "ORDER BY coalesce(published_at, fetched_at), id",
+        [story_id],
+    ).fetchall()
+    if not rows:
+        return
+    languages = list(dict.fromkeys(lang for _, _, lang, _ in rows if lang))
+    anchor = next((i for i, row in enumerate(rows) if row[1]), 0)
+    origin = rows[anchor][1] or rows[anchor][0]
+    reposts: list[str] = []
+    for i, (source, credit, _, how) in enumerate(rows):
+        if i != anchor and (credit == origin or how == "copy") and source not in reposts:
+            reposts.append(source)
+    db.execute(
+        "UPDATE stories SET languages = ?, origin = ?, reposts = ? WHERE id = ?",
+        [
+            json.dumps(languages, ensure_ascii=False),
+            origin,
+            json.dumps(reposts, ensure_ascii=False),
+            story_id,
+        ],
     )

@@ -109,3 +109,8 @@ def loopback_name() -> str | None:
     if name.lower() == "localhost" or not addresses or any(a.is_global for a in addresses):
         return None
     return name
+
+
+# The crawled archive of the reading-room tests (test_serve.py, test_browser.py), one
+# crawl per session.
+from tests.reading_room import crawled_archive  # noqa: E402, F401

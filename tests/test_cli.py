@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crawler.config import parse_config
-from crawler.daemon import build_scheduler, trigger_for
+from crawler.daemon import KEEP_OPEN_UNDER, _gap, trigger_for
 from crawler.demo.portal import PortalServer, PortalSite
 from tests.conftest import REPO, portal_config, run_cli
 
@@ -76,10 +76,14 @@ def test_sources_and_search_after_a_crawl(
 def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
     result = run_cli("demo", "--port", "0", "--directory", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "datasette" in result.stdout
+    assert "serve --open" in result.stdout
     assert "ascend on 3 stories, h20 on 2 stories" in result.stdout
+    # issue 14: the demo's alerts go through the outbox to a type = "log" channel
+    assert "5 sent through the outbox to log (log)" in result.stdout
     db = tmp_path / "newswatch-demo.db"
     conn = sqlite3.connect(db)
+    statuses = conn.execute("SELECT channel, status, count(*) FROM alerts GROUP BY 1, 2")
+    assert statuses.fetchall() == [("log", "sent", 5)]
     langs = dict(conn.execute("SELECT lang, count(*) FROM articles GROUP BY lang").fetchall())
     codecs = {row[0] for row in conn.execute("SELECT DISTINCT encoding FROM articles")}
     assert sum(langs.values()) >= 12
@@ -145,12 +149,24 @@ enabled = false
 """,
         path="s.toml",
     )
-    assert trigger_for(config.sources[0]).interval.total_seconds() == 1  # type: ignore[attr-defined]
-    assert "hour='2'" in str(trigger_for(config.sources[1]))
-    scheduler = build_scheduler(config)
-    assert sorted(job.id for job in scheduler.get_jobs()) == ["fast", "nightly"]
-    job = scheduler.get_job("fast")
-    assert job.max_instances == 1 and job.coalesce
+    fast, nightly, _ = config.sources
+    assert trigger_for(fast).interval.total_seconds() == 1  # type: ignore[attr-defined]
+    assert "hour='2'" in str(trigger_for(nightly))
+    # jitter: 10 % of the interval (at most 5 min); the check's timeout: the interval,
+    # at most an hour and at least 30 s
+    assert trigger_for(fast).jitter == pytest.approx(0.1)  # type: ignore[attr-defined]
+    assert trigger_for(nightly).jitter == 300  # type: ignore[attr-defined]
+    assert (fast.timeout_seconds, nightly.timeout_seconds) == (30.0, 3600.0)
+    hourly = parse_config(
+        '[[sources]]\nname = "h"\nfeeds = ["https://a.example/rss"]\ninterval = "2h"\n'
+        'jitter = "5s"\ncrawl_timeout = "90s"',
+        path="s.toml",
+    ).sources[0]
+    assert trigger_for(hourly).jitter == 5  # type: ignore[attr-defined]
+    assert hourly.timeout_seconds == 90
+    # only sources checked more often than every 10 minutes keep their crawler open
+    assert _gap(trigger_for(fast)) == pytest.approx(1) and KEEP_OPEN_UNDER > 1
+    assert _gap(trigger_for(nightly)) == 86400 and _gap(trigger_for(hourly)) == 7200
 
 
 @pytest.mark.slow
@@ -231,6 +247,8 @@ keywords = ["昇腾"]
     assert {line["title"] for line in lines} == h20_titles
     assert run_cli("--config", str(config), "rules", "backtest", "nope").returncode == 2
     listed = run_cli("--config", str(config), "alerts")
-    assert listed.returncode == 0 and listed.stdout == ""  # no channels: nothing queued
+    # no channels: nothing queued, and it says so (issue 14)
+    assert listed.returncode == 0 and listed.stdout.startswith("no alerts in the outbox")
+    assert "no [[channels]]" in listed.stdout
     retried = run_cli("--config", str(config), "alerts", "retry")
     assert retried.returncode == 0 and "0 alert(s) queued again" in retried.stdout

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scrapy.http import HtmlResponse, Request, Response, XmlResponse
@@ -12,17 +15,16 @@ from scrapy.utils.test import get_crawler
 from crawler.demo.portal import PortalSite
 from crawler.middlewares import (
     AddressGuardMiddleware,
-    AlreadyArchived,
     BlockedAddress,
     ConditionalGetMiddleware,
-    KnownArticleMiddleware,
     non_public_host,
     parse_retry_after,
 )
 from crawler.pipelines import ArchivePipeline, PagePipeline
+from crawler.resources import runtime_for
+from crawler.spidermiddlewares import KnownArticleMiddleware
 from spiders.by_kind import FeedsSpider, ListingsSpider, SitemapsSpider
 from spiders.source import SourceSpider
-from storage import Archive
 from tests.conftest import loopback_name
 
 BASE = "http://portal.test"
@@ -114,14 +116,35 @@ def test_malformed_feed_is_counted(settings: dict[str, str]) -> None:
     assert spider.crawler.stats.get_value("newswatch/errors/malformed_feed") == 1
 
 
+def collect(results: AsyncIterator[Any]) -> list[Any]:
+    async def gather() -> list[Any]:
+        return [entry async for entry in results]
+
+    return asyncio.run(gather())
+
+
 def test_sitemap_index_then_urlset(settings: dict[str, str]) -> None:
     spider = spider_for(SitemapsSpider, settings)
     request = next(iter(spider.entry_requests()))
-    subs = list(spider.parse_sitemap(response_for(request.url, SITE.sitemap_index(), request)))
+    subs = collect(spider.parse_sitemap(response_for(request.url, SITE.sitemap_index(), request)))
     assert [r.url for r in subs] == [f"{BASE}/sitemaps/news.xml"]
     assert subs[0].meta["sitemap_nesting"] == 1
-    articles = list(spider.parse_sitemap(response_for(subs[0].url, SITE.news_sitemap(), subs[0])))
+    urlset = response_for(subs[0].url, SITE.news_sitemap(), subs[0])
+    articles = collect(spider.parse_sitemap(urlset))
     assert len(articles) == len(SITE.articles)
+
+
+def test_unchanged_sitemap_index_asks_its_known_sitemaps_again(settings: dict[str, str]) -> None:
+    spider = spider_for(SitemapsSpider, settings)
+    runtime = runtime_for(spider.crawler)
+    request = next(iter(spider.entry_requests()))
+    runtime.state.record_fetch(
+        f"{BASE}/sitemaps/news.xml", source="portal", kind="sitemap", status=200,
+        parent=request.url,
+    )  # fmt: skip
+    runtime.writer.call(lambda archive: None)  # the write above is committed
+    again = collect(spider.parse_sitemap(response_for(request.url, b"", request, status=304)))
+    assert [r.url for r in again] == [f"{BASE}/sitemaps/news.xml"]
 
 
 def test_listing_follows_next_page_up_to_depth(settings: dict[str, str]) -> None:
@@ -140,12 +163,13 @@ def test_listing_follows_next_page_up_to_depth(settings: dict[str, str]) -> None
 
 def test_conditional_get_and_known_articles(settings: dict[str, str]) -> None:
     crawler = get_crawler(SourceSpider, settings)
+    runtime = runtime_for(crawler)
     conditional = ConditionalGetMiddleware.from_crawler(crawler)
     known = KnownArticleMiddleware.from_crawler(crawler)
     feed = Request(
         f"{BASE}/feeds/zh.xml", meta={"newswatch_kind": "feed", "newswatch_source": "portal"}
     )
-    conditional.process_request(feed)
+    asyncio.run(conditional.process_request(feed))
     assert b"If-None-Match" not in feed.headers
     conditional.process_response(
         feed,
@@ -155,30 +179,35 @@ def test_conditional_get_and_known_articles(settings: dict[str, str]) -> None:
             headers={"ETag": '"abc"', "Last-Modified": "Fri, 20 Mar 2026 00:00:00 GMT"},
         ),
     )
+    runtime.writer.call(lambda archive: None)  # the fetch record is committed
     again = feed.replace()
     again.headers.pop(b"If-None-Match", None)
-    conditional.process_request(again)
+    asyncio.run(conditional.process_request(again))
     assert again.headers[b"If-None-Match"] == b'"abc"'
     assert again.headers[b"If-Modified-Since"] == b"Fri, 20 Mar 2026 00:00:00 GMT"
 
-    archive: Archive = known.archive
-    archive.add_article(
-        {
-            "url": f"{BASE}/a.html",
-            "canonical_url": f"{BASE}/a.html",
-            "source": "portal",
-            "title": "t",
-            "text": "x",
-        }
-    )
-    with pytest.raises(AlreadyArchived):
-        known.process_request(
-            Request(f"{BASE}/a.html?utm_source=rss", meta={"newswatch_kind": "article"})
+    runtime.writer.call(
+        lambda archive: archive.add_article(
+            {
+                "url": f"{BASE}/a.html",
+                "canonical_url": f"{BASE}/a.html",
+                "source": "portal",
+                "title": "t",
+                "text": "x",
+            }
         )
-    assert (
-        known.process_request(Request(f"{BASE}/b.html", meta={"newswatch_kind": "article"})) is None
     )
+
+    async def spider_output() -> AsyncIterator[Any]:
+        for url in (f"{BASE}/a.html?utm_source=rss", f"{BASE}/b.html"):
+            yield Request(url, meta={"newswatch_kind": "article", "newswatch_source": "portal"})
+        yield Request(f"{BASE}/feed2.xml", meta={"newswatch_kind": "feed"})
+
+    listing = HtmlResponse(BASE, request=Request(BASE))
+    out = collect(known.process_spider_output(listing, spider_output()))
+    assert [r.url for r in out] == [f"{BASE}/feed2.xml", f"{BASE}/b.html"]
     assert crawler.stats.get_value("newswatch/articles_known") == 1
+    assert listing.meta["newswatch_known"] == 1  # what a cluster worker reports per page
 
 
 @pytest.mark.parametrize(
@@ -287,11 +316,15 @@ def test_pipelines_store_an_article_once(settings: dict[str, str]) -> None:
             fetched_at="2026-03-20T00:00:00Z",
         )
 
-    stored = store.process_item(page.process_item(item()))
+    async def both() -> ArticleItem:
+        return await store.process_item(await page.process_item(item()))
+
+    stored = asyncio.run(both())
     assert stored["lang"] == demo.lang and stored["title"] == demo.title
-    store.process_item(page.process_item(item()))
-    assert store.archive.count_articles() == 1
-    assert store.archive.is_known_url(f"{BASE}/redirect/{demo.slug}")
+    asyncio.run(both())
+    reader = store.runtime.reader
+    assert reader.call(lambda archive: archive.count_articles()) == 1
+    assert reader.call(lambda archive: archive.is_known_url(f"{BASE}/redirect/{demo.slug}"))
     assert crawler.stats.get_value("newswatch/articles_new") == 1
     assert crawler.stats.get_value("newswatch/articles_duplicate") == 1
 
@@ -304,8 +337,12 @@ def test_page_without_text_is_dropped_and_counted(settings: dict[str, str]) -> N
     crawler = get_crawler(SourceSpider, settings)
     page = PagePipeline.from_crawler(crawler)
     with pytest.raises(DropItem):
-        page.process_item(
-            ArticleItem(source="portal", url=f"{BASE}/empty", body=b"<html></html>", fetched_at="t")
+        asyncio.run(
+            page.process_item(
+                ArticleItem(
+                    source="portal", url=f"{BASE}/empty", body=b"<html></html>", fetched_at="t"
+                )
+            )
         )
     assert crawler.stats.get_value("newswatch/articles_empty") == 1
 
@@ -323,3 +360,20 @@ def test_page_without_text_is_dropped_and_counted(settings: dict[str, str]) -> N
 def test_parse_retry_after(value: str | bytes | None, seconds: float | None) -> None:
     now = datetime(2026, 3, 20, 0, 0, 0, tzinfo=UTC)
     assert parse_retry_after(value, now=now) == seconds
+
+
+def test_no_generator_callback_returns_a_value() -> None:
+    """Scrapy's check for generator callbacks that ``return`` a value is off
+    (``WARN_ON_GENERATOR_RETURN_VALUE``): this is that check, once, on every spider."""
+    from scrapy.utils.misc import is_generator_with_return_value
+
+    from crawler.cluster.worker import ClusterSpider
+
+    checked = 0
+    for spider in (SourceSpider, FeedsSpider, ListingsSpider, SitemapsSpider, ClusterSpider):
+        for name in dir(spider):
+            member = getattr(spider, name)
+            if callable(member) and (name.startswith("parse") or name == "errback"):
+                assert not is_generator_with_return_value(member), f"{spider.__name__}.{name}"
+                checked += 1
+    assert checked >= 5

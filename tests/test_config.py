@@ -183,7 +183,12 @@ def test_env_substitution_and_missing_variable(monkeypatch: pytest.MonkeyPatch) 
             "title",
         ),
         ('[[rules]]\nname = "r"\nregex = ["(unclosed"]\n', "rules[0].regex[0]", "regular"),
-        ('[[channels]]\nname = "c"\ntype = "pigeon"\n', "channels[0].type", '"slack" or "email"'),
+        (
+            '[[channels]]\nname = "c"\ntype = "pigeon"\n',
+            "channels[0].type",
+            '"slack", "email", "feishu", "dingtalk", "wecom", "teams", "telegram", "webhook" '
+            'or "log"',
+        ),
         (
             '[[channels]]\nname = "c"\ntype = "email"\nhost = "h"\nsender = "a@b"\n',
             "channels[0].recipients",

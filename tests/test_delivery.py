@@ -116,7 +116,7 @@ def test_slack_429_honours_retry_after_then_500_then_ok(servers, archive: Archiv
     first = deliver_due(archive, config, now=NOW)
     assert (first.sent, first.failed) == (1, 1)
     row = next(r for r in list_alerts(archive.db) if r["channel"] == "slack")
-    assert row["status"] == "failed" and row["next_attempt_at"] == "2026-03-20T08:02:00Z"
+    assert row["status"] == "failed" and row["next_attempt_at"] == "2026-03-20T08:02:00.000Z"
     assert deliver_due(archive, config, now=NOW + timedelta(seconds=60)).sent == 0  # not yet due
     second = deliver_due(archive, config, now=NOW + timedelta(seconds=121))
     assert second.failed == 1 and "500" in second.errors[0]

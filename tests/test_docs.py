@@ -12,14 +12,20 @@ from pydantic import BaseModel
 from crawler import settings as project_settings
 from crawler.cli import cli
 from crawler.config import (
+    CHANNEL_MODELS,
+    AlarmsConfig,
     ArchiveConfig,
+    ClusterConfig,
     CrawlConfig,
-    EmailChannel,
+    DeliveryConfig,
+    EntityConfig,
     RuleConfig,
     SelectorsConfig,
-    SlackChannel,
+    ServeConfig,
     SourceConfig,
+    StoriesConfig,
     load_config,
+    parse_config,
 )
 from tests.conftest import REPO
 
@@ -52,9 +58,14 @@ def test_every_command_is_documented_with_an_example(name: str, command: click.C
         CrawlConfig,
         SourceConfig,
         SelectorsConfig,
+        ServeConfig,
         RuleConfig,
-        SlackChannel,
-        EmailChannel,
+        DeliveryConfig,
+        AlarmsConfig,
+        ClusterConfig,
+        EntityConfig,
+        StoriesConfig,
+        *CHANNEL_MODELS.values(),
     ],
 )
 def test_every_config_key_is_documented(model: type[BaseModel]) -> None:
@@ -94,3 +105,33 @@ def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
         "federalregister.gov",
     ):
         assert site in hosts, site
+
+
+def test_every_channel_type_is_documented_and_the_commented_examples_are_valid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for kind in CHANNEL_MODELS:
+        assert f'`"{kind}"`' in README, kind
+        assert kind in ("slack", "email") or f"| `{kind}` |" in README, kind
+    example = (REPO / "newswatch.toml.example").read_text(encoding="utf-8")
+    block = example.split("# --- More channels", 1)[1]
+    toml = "\n".join(
+        line[2:]
+        for line in block.splitlines()
+        if line.startswith("# [[") or (line.startswith("# ") and " = " in line)
+    )
+    env = {
+        "FEISHU_WEBHOOK_URL": "https://open.feishu.cn/open-apis/bot/v2/hook/x",
+        "FEISHU_SECRET": "feishu-secret",
+        "DINGTALK_WEBHOOK_URL": "https://oapi.dingtalk.com/robot/send?access_token=x",
+        "DINGTALK_SECRET": "SEC0123",
+        "WECOM_WEBHOOK_URL": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x",
+        "TEAMS_WORKFLOW_URL": "https://prod-00.westus.logic.azure.com/workflows/x",
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "NEWSWATCH_WEBHOOK_SECRET": "0123456789abcdef0123",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = parse_config(toml, path="newswatch.toml.example")
+    expected = sorted(set(CHANNEL_MODELS) - {"slack", "email"})
+    assert sorted(c.type for c in config.channels) == expected

@@ -115,3 +115,89 @@ def test_han_commonness_separates_right_from_wrong_codec() -> None:
     wrong, _ = han_commonness(ZH_HANS.encode("gbk").decode("big5", errors="ignore"))
     assert right > 0.7
     assert wrong < 0.45
+
+
+# -- issue 13: pages no single codec reads, and close calls ----------------------------------
+
+ZH_UTF8_PARAGRAPH = "英伟达表示，新规生效后将按要求向客户交付符合规定的产品。"
+
+
+def test_gbk_page_with_pasted_utf8_decodes_in_segments() -> None:
+    body = (
+        page(ZH_HANS, '<meta charset="gbk">').encode("gbk").replace(b"</body>", b"")
+        + f"<p>{ZH_UTF8_PARAGRAPH}</p>".encode()
+        + "<p>版权所有</p></body></html>".encode("gbk")
+    )
+    decoded = decode_bytes(body)
+    assert ZH_HANS in decoded.text and ZH_UTF8_PARAGRAPH in decoded.text
+    assert "版权所有" in decoded.text
+    assert decoded.encoding == "gb18030" and decoded.utf8_segments == 1
+    assert decoded.reason.startswith("mixed")
+
+
+def test_big5_page_with_pasted_utf8_and_no_declaration() -> None:
+    body = (
+        page(ZH_HANT).encode("big5").replace(b"</body>", b"")
+        + f"<p>{ZH_UTF8_PARAGRAPH}</p>".encode()
+        + "<p>版權所有</p></body></html>".encode("big5")
+    )
+    decoded = decode_bytes(body)
+    assert ZH_HANT in decoded.text and ZH_UTF8_PARAGRAPH in decoded.text
+    assert decoded.encoding == "cp950" and decoded.utf8_segments == 1
+
+
+def test_big5_page_needing_both_tables_decodes() -> None:
+    # € exists only in cp950, 䏰 only in Big5-HKSCS: neither decodes the page alone.
+    body = page(ZH_HANT).encode("cp950")[:-18] + b"\xa3\xe1\x87\x40</p></body></html>"
+    decoded = decode_bytes(body)
+    assert ZH_HANT + "€䏰" in decoded.text
+    assert decoded.encoding == "cp950" and decoded.replaced == 0
+
+
+def test_gbk_page_with_one_broken_byte_stays_chinese() -> None:
+    body = page(ZH_HANS * 3).encode("gbk").replace("芯片".encode("gbk"), b"\xd0\x7f", 1)
+    decoded = decode_bytes(body)
+    assert decoded.encoding == "gb18030"
+    assert ZH_HANS in decoded.text and decoded.replaced >= 1
+
+
+def test_one_accented_letter_decides_a_short_central_european_title() -> None:
+    decoded = decode_bytes("Izvoz čipova".encode("cp1250"))
+    assert decoded.text == "Izvoz čipova"
+    assert "hr" in decoded.reason
+
+
+def test_close_call_names_the_runner_up() -> None:
+    # EUC-JP katakana: GB18030 has the same kana in the same rows, so both read alike.
+    decoded = decode_bytes("ソニー".encode("euc_jp"))
+    assert decoded.text == "ソニー" and decoded.encoding == "euc_jp"
+    assert decoded.runner_up is not None and decoded.runner_up.startswith("gb18030")
+    assert "closest other reading gb18030" in decoded.reason
+
+
+def test_iso2022_jp_is_not_ascii() -> None:
+    text = "経済産業省は輸出管理を強化すると発表した。"
+    decoded = decode_bytes(text.encode("iso2022_jp"))
+    assert decoded.text == text and decoded.encoding == "iso2022_jp"
+
+
+def test_declared_euc_kr_and_shift_jis_are_kept() -> None:
+    korean = "삼성전자는 새로운 규정에 따라 장비 반입 절차를 검토하고 있다."
+    decoded = decode_bytes(page(korean).encode("euc_kr"), http_charset="euc-kr")
+    assert decoded.encoding == "cp949" and korean in decoded.text
+    japanese = "東京エレクトロンは新たな規制の影響は限定的だと説明した。"
+    decoded = decode_bytes(page(japanese).encode("shift_jis"), http_charset="Shift_JIS")
+    assert decoded.encoding == "cp932" and japanese in decoded.text
+
+
+def test_korean_page_declared_gb2312_is_not_read_as_chinese() -> None:
+    korean = "산업통상자원부는 반도체 수출 통제를 강화한다고 발표했다. 업계는 영향을 분석하고 있다."
+    decoded = decode_bytes(page(korean * 2).encode("euc_kr"), http_charset="gb2312")
+    assert decoded.encoding == "cp949" and korean in decoded.text
+
+
+def test_polish_with_runs_of_accented_letters_is_not_read_as_korean() -> None:
+    text = "Zażółć gęślą jaźń"
+    for codec in ("iso8859_2", "cp1250"):
+        decoded = decode_bytes(text.encode(codec))
+        assert decoded.text == text, (codec, decoded.reason)

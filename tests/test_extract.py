@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lxml.html
 import pytest
 
 from crawler.demo.portal import PortalSite
@@ -84,3 +85,100 @@ def test_mobile_page_names_its_desktop_twin() -> None:
     )
     page = process_page(html, url="https://m.163.com/dy/article/A.html?from=wap")
     assert page.canonical_url == "https://www.163.com/dy/article/A.html"
+
+
+# -- issue 13: the density fallback and pruned blocks ----------------------------------------
+
+from crawler.text.blocks import is_boilerplate_attr, prune_tree  # noqa: E402
+from crawler.text.density import density_text  # noqa: E402
+
+PARAGRAPHS = [
+    "海关总署公布的数据显示，前十个月集成电路进口数量同比增长百分之九，进口金额增长百分之十二。",
+    "分析人士指出，进口增长主要来自存储芯片和处理器，国内整机厂商正在为明年的新品提前备货。",
+    "与此同时，集成电路出口也保持增长，成熟制程芯片的海外订单明显增加，部分企业的产能已经排满。",
+    "业内人士预计，随着消费电子需求回暖，明年一季度的进口规模仍将维持在较高水平。",
+]
+
+
+def test_density_reads_br_separated_text_in_a_table_cell() -> None:
+    html = (
+        "<html><body><table><tr><td><a href='/'>首页</a> | <a href='/n'>新闻</a></td></tr>"
+        "<tr><td class='zw'>" + "<br><br>".join(PARAGRAPHS) + "</td></tr></table></body></html>"
+    )
+    assert density_text(html).split("\n") == PARAGRAPHS
+
+
+def test_density_prefers_known_containers_even_when_hidden() -> None:
+    sections = "".join(f"<section><span>{p}</span></section>" for p in PARAGRAPHS)
+    html = (
+        "<html><body><div class='profile'>公众号简介：每天分享半导体行业观察，欢迎关注我们。"
+        "</div><div id='js_content' style='visibility: hidden;'>" + sections + "</div>"
+        "<div class='qr'>微信扫一扫关注该公众号</div></body></html>"
+    )
+    assert density_text(html).split("\n") == PARAGRAPHS
+
+
+def test_density_skips_link_lists_comments_and_related_boxes() -> None:
+    links = "".join(f"<li><a href='/{i}'>{p[:20]}</a></li>" for i, p in enumerate(PARAGRAPHS))
+    html = (
+        f"<html><body><ul class='list'>{links}{links}</ul>"
+        "<div class='text'>" + "".join(f"<div>{p}</div>" for p in PARAGRAPHS) + "</div>"
+        "<div class='pinglun'><p>"
+        + "这篇文章写得很好，数据很详细，希望以后多做这样的分析。" * 3
+        + "</p></div><div><h3>相关阅读</h3><p>"
+        + "另一篇文章的摘要，讲的是面板价格和手机出货。" * 3
+        + "</p></div></body></html>"
+    )
+    assert density_text(html).split("\n") == PARAGRAPHS
+
+
+def test_pruning_keeps_the_block_with_the_title() -> None:
+    html = (
+        "<html><body><div class='hot-news'><h1>标题</h1><p>正文第一段。</p></div>"
+        "<div class='xgyd'><p>相关文章</p></div><div><h3>网友评论</h3><p>评论</p></div>"
+        "</body></html>"
+    )
+    tree = lxml.html.fromstring(html)
+    assert prune_tree(tree) == 2
+    text = tree.text_content()
+    assert "正文第一段" in text and "相关文章" not in text and "评论" not in text
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("pinglun", True),
+        ("relevantNews", True),
+        ("xgyd", True),
+        ("pl-item", True),
+        ("pl20 fl", False),
+        ("article-body", False),
+        ("art_contextBox", False),
+    ],
+)
+def test_boilerplate_block_names(value: str, named: bool) -> None:
+    assert is_boilerplate_attr(value) is named
+
+
+def test_fallback_runs_only_when_trafilatura_falls_short() -> None:
+    for article in SITE.articles:
+        reply = SITE.article_reply(article)
+        page = process_page(reply.body, url=f"{BASE}{article.path}")
+        assert page.repairs["extractor"] == "trafilatura"
+
+
+def test_boilerplate_rules_apply_to_the_fallback_output() -> None:
+    sections = "".join(f"<section><span>{p}</span></section>" for p in PARAGRAPHS)
+    footer = (
+        "<section><span>特别声明：以上内容仅代表作者本人观点，不代表本平台立场。</span></section>"
+        "<section><span>微信扫一扫</span></section>"
+    )
+    body = (
+        "<html><head><title>进口数据</title></head><body>"
+        f"<div id='js_content' style='visibility: hidden;'>{sections}{footer}</div>"
+        "</body></html>"
+    ).encode()
+    page = process_page(body, url="https://mp.weixin.qq.com/s/x")
+    assert page.repairs["extractor"] == "density"
+    assert page.text.split("\n") == PARAGRAPHS
+    assert page.repairs["boilerplate"] == {"disclaimers": 1, "share_and_page_furniture": 1}

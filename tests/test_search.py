@@ -10,6 +10,7 @@ import pytest
 
 from crawler.text.fold import fold_text
 from storage import Archive, fts_query, index_text
+from storage.search import readable_snippet, search_text
 
 ARTICLES = [
     ("华为发布昇腾芯片新品", "美国商务部对英伟达H20芯片实施出口管制。"),
@@ -104,3 +105,62 @@ def test_datasette_search_box_finds_chinese_words(tmp_path: Path) -> None:
     assert asyncio.run(search("昇腾")) == sorted([ARTICLES[0][0], ARTICLES[2][0]])
     assert asyncio.run(search("出口管制")) == [ARTICLES[0][0]]
     assert asyncio.run(search("H20")) == [ARTICLES[0][0]]
+
+
+def test_or_exclusion_and_phrases(filled: Archive) -> None:
+    """Issue 11: the search query accepts OR, -term and quoted phrases."""
+    assert titles(filled, "馬來西亞 OR h200") == {ARTICLES[1][0], ARTICLES[2][0]}
+    assert titles(filled, "昇腾 -华为") == {ARTICLES[2][0]}
+    assert titles(filled, '-"entity list" 昇腾') == {ARTICLES[0][0], ARTICLES[2][0]}
+    assert titles(filled, '"list entity"') == set()
+    assert titles(filled, "-昇腾") == set()  # exclusions alone match nothing
+    assert titles(filled, "OR 昇腾 OR") == {ARTICLES[0][0], ARTICLES[2][0]}
+    assert fts_query("a OR b -c") == '(("a" OR "b")) NOT "c"'
+
+
+def test_stored_text_tokenizes_like_the_index() -> None:
+    """What articles_fts stores keeps case, width-folds letters and bigrams Han runs with
+    invisible separators, so FTS5 finds the same tokens as index_text() gives."""
+    text = "华为昇腾芯片：Nvidia Ｈ２０出口，對 Straße 1½"
+    stored = search_text(text)
+    assert "Nvidia H20" in stored and "：" in stored and "，" in stored
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='unicode61 remove_diacritics 2')")
+    conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+    conn.executemany("INSERT INTO t (rowid, x) VALUES (?, ?)", [(1, stored), (2, index_text(text))])
+
+    def tokens(row: int) -> list[str]:
+        query = "SELECT term FROM v WHERE doc = ? ORDER BY offset"
+        return [r[0] for r in conn.execute(query, [row])]
+
+    assert tokens(1) == tokens(2)
+    assert tokens(1)[:6] == ["华为", "为昇", "昇腾", "腾芯", "芯片", "nvidia"]
+
+
+@pytest.mark.parametrize(
+    ("snippet", "readable"),
+    [
+        (
+            "\x1e华为\x1f为昇\x1f\x02昇腾\x03\x1f腾芯\x1e H20",
+            "华为<mark>昇腾</mark>芯 H20",
+        ),
+        ("…为昇\x1f\x02昇腾\x1f腾芯\x03\x1f芯片…", "…为<mark>昇腾芯</mark>片…"),
+        ("\x1e对\x1e \x02Entity List\x03 rule", "对 <mark>Entity List</mark> rule"),
+        ("\x1e\x02出口\x03\x1f口管\x1f\x02管制\x03\x1e", "<mark>出口管制</mark>"),
+        ("\x1e\x02出口\x03\x1f\x02口管\x03\x1e", "<mark>出口管</mark>"),
+        ("", ""),
+    ],
+)
+def test_readable_snippet(snippet: str, readable: str) -> None:
+    assert readable_snippet(snippet) == readable
+
+
+def test_snippet_of_the_index_reads_as_the_text(filled: Archive) -> None:
+    row = filled.db.execute(
+        "SELECT snippet(articles_fts, 1, char(2), char(3), '…', 16) FROM articles_fts "
+        "WHERE articles_fts MATCH ?",
+        [fts_query("出口管制")],
+    ).fetchone()
+    assert readable_snippet(row[0]) == "美国商务部对英伟达H20芯片实施<mark>出口管制</mark>。"

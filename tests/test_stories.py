@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench.labelled_stories import evaluate_archive, labelled_items
@@ -26,6 +27,20 @@ def test_fingerprint_ignores_width_case_punctuation_and_script() -> None:
 def test_short_texts_are_matched_exactly_only() -> None:
     assert signature("短文") is None
     assert signature("这是一段足够长的文字，" * 10) is not None
+
+
+def test_signatures_are_those_of_a_fresh_minhash() -> None:
+    """Signatures stored by earlier releases stay comparable: the permutations drawn once
+    are the ones a MinHash seeded alike draws."""
+    from datasketch import MinHash
+
+    from crawler.text.dedup import _SEED, NUM_PERM, _shingles
+
+    text = "同一家公司的芯片出口许可证申请被退回。" * 4
+    fresh = MinHash(num_perm=NUM_PERM, seed=_SEED)
+    fresh.update_batch(_shingles(normalize_for_matching(text)))
+    got = signature(text)
+    assert got is not None and np.array_equal(got, fresh.hashvalues.astype(np.uint64))
 
 
 def test_labelled_set_precision_and_recall() -> None:

@@ -85,6 +85,13 @@ class PortalSite:
         self.by_path = {a.path: a for a in self.articles}
         self.by_slug = {a.slug: a for a in self.articles}
 
+    def publish(self, article: DemoArticle) -> None:
+        """Add ``article``: from now on its page answers and the feeds, sitemap and
+        listing lead to it (newest first in the feeds)."""
+        self.by_path[article.path] = article
+        self.by_slug[article.slug] = article
+        self.articles = [article, *self.articles]  # a new list: readers keep the old one
+
     # -- pages ---------------------------------------------------------------------------
 
     def article_html(self, article: DemoArticle) -> str:
@@ -262,6 +269,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         portal = self.server.portal
         portal._log(self)
+        if portal.latency and self.path.startswith("/news/"):
+            time.sleep(portal.latency)  # a portal far away (benchmarks, kill tests)
         reply = portal.reply_for(self.path, dict(self.headers.items()))
         self.send_response(reply.status)
         for name, value in reply.headers.items():
@@ -298,6 +307,7 @@ class PortalServer:
         self.requests: list[dict[str, Any]] = []
         self.script: dict[str, list[Reply]] = {}
         self.robots = "User-agent: *\nDisallow: /private/\n"
+        self.latency = 0.0  # seconds each article page takes to answer
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -318,6 +328,11 @@ class PortalServer:
 
     def url(self, path: str) -> str:
         return self.base + path
+
+    def publish(self, article: DemoArticle) -> None:
+        """Publish ``article`` on the running portal (see :meth:`PortalSite.publish`)."""
+        with self._lock:
+            self.site.publish(article)
 
     # -- request log ---------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 Reader comments (a ``… 發表評論於`` header onwards, ``登錄後才可評論``), platform disclaimers
 (``特別聲明：以上內容…網易號…``, ``Notice: The content above…``, ``本文來自投稿，不代表…立場``),
 reward and share footers (``微信扫一扫``, ``支付宝扫一扫``, ``分享到``), page furniture
-(``打印``, ``被閱讀次數``, ``浏览量:7``), image placeholders (``![]()``, ``[图片]``), and
+(``打印``, ``被閱讀次數``, ``浏览量:7``), date lines at the top or bottom of the text
+(``2026-11-18 16:20 来源：…``), image placeholders (``![]()``, ``[图片]``), and
 paragraphs repeated verbatim (kept once). The article's own content stays, its reference
 list included. The lists of phrases are written by hand: they are what portals print, and
 no library carries them. I/O-free.
@@ -31,7 +32,7 @@ _DISCLAIMER_RE = re.compile(
     r"|本文.{0,6}(來自投稿|来自投稿|不代表|僅代表|仅代表)"
     r"|不代表本(站|平台|網|网|刊|報|报|號|号)(立場|立场|觀點|观点)"
     r"|(如若轉載|如若转载|轉載請注明|转载请注明|未經授權|未经授权).{0,30}"
-    r"|^(來源|来源|責任編輯|责任编辑|編輯|编辑)[:：]\s*\S{0,20}$"
+    r"|^[（(]?(來源|来源|責任編輯|责任编辑|編輯|编辑)[:：]\s*[^）)]{0,24}[）)]?$"
     r"|^(登錄後才可評論|登录后才可评论|登錄後發表評論|登录后发表评论)",
     re.IGNORECASE,
 )
@@ -49,6 +50,13 @@ _IMAGE_RE = re.compile(
     re.IGNORECASE,
 )
 _MIN_REPEATED = 8
+# A page's date line that extraction kept at the top or bottom of the text:
+# "2026-11-18 16:20 来源：科技日报网", "송고시간 2026-11-18 10:25", "2026年11月18日 19:30".
+_DATELINE_RE = re.compile(
+    r"^(?:\S{0,6}[:：]?\s*)?(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?(?:\s+\S{1,16}){0,3}\s*$"
+)
+_DATELINE_MAX = 40
 
 
 @dataclass
@@ -86,7 +94,11 @@ def clean_text(text: str) -> CleanResult:
         lines = lines[:start]
     kept: list[str] = []
     seen: Counter[str] = Counter()
-    for line in lines:
+    edges = {0, 1, len(lines) - 2, len(lines) - 1}
+    for index, line in enumerate(lines):
+        if index in edges and len(line) <= _DATELINE_MAX and _DATELINE_RE.match(line):
+            _count(result.removed, "datelines")
+            continue
         if _IMAGE_RE.search(line):
             _count(result.removed, "image_placeholders")
             continue

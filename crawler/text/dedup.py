@@ -27,6 +27,7 @@ I/O-free.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -81,6 +82,13 @@ def _shingles(normalized: str) -> list[bytes]:
     return [normalized[i : i + SHINGLE].encode("utf-8") for i in range(last)]
 
 
+@functools.cache
+def _permutations() -> tuple[str, object]:
+    """The permutations of ``_SEED`` (drawn once, not for every signature)."""
+    seeded = MinHash(num_perm=NUM_PERM, seed=_SEED)
+    return seeded.scheme, seeded.permutations
+
+
 def signature(text: str) -> np.ndarray | None:
     """The MinHash signature (``NUM_PERM`` unsigned 64-bit values) of ``text``, or ``None``
     when the text is too short for near-duplicate matching (exact fingerprints still
@@ -88,7 +96,8 @@ def signature(text: str) -> np.ndarray | None:
     normalized = normalize_for_matching(text)
     if len(normalized) < MIN_NEAR_DUPLICATE:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED)
+    scheme, permutations = _permutations()
+    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=permutations, scheme=scheme)
     minhash.update_batch(_shingles(normalized))
     return minhash.hashvalues.astype(np.uint64)
 

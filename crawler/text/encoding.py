@@ -4,18 +4,26 @@ Decision chain (first that holds wins):
 
 1. an explicit per-source ``encoding`` override;
 2. a byte-order mark;
-3. bytes that are valid UTF-8 and contain multi-byte sequences: UTF-8, whatever a header
+3. 7-bit encodings recognised by their escape sequences (ISO-2022-JP, ISO-2022-KR, HZ);
+4. bytes that are valid UTF-8 and contain multi-byte sequences: UTF-8, whatever a header
    or meta tag claims (a gb2312 meta on a UTF-8 page is common, and the reverse cannot
    decode strictly);
-4. the HTTP header charset, then the meta/XML declaration, each only when the bytes decode
-   strictly under it and the result is plausible (Chinese bytes read as cp1252 are not);
-5. a guess: Chinese codecs are scored by how common the decoded Han characters are (short
-   pages included, where a statistical detector picks cp949 or Shift_JIS for Chinese);
-   anything else goes to charset-normalizer restricted to codecs news pages use.
+5. the HTTP header charset, then the meta/XML declaration, each only when the bytes decode
+   under it and the result is plausible (Chinese bytes read as cp1252 are not);
+6. GB18030 or Big5 that reads clearly as Chinese (common characters forming words);
+7. a page in two encodings, which no codec reads whole (UTF-8 runs pasted into a GBK or
+   Big5 page, ``segments.py``): decoded in segments;
+8. a guess: the bytes are read with every codec news pages use (GB18030, Big5, EUC-KR/
+   cp949, Shift_JIS/cp932, EUC-JP, cp1252, ISO-8859-1, cp1250, ISO-8859-2, cp1251,
+   KOI8-R) and the reading a person could have written wins (``plausible.py``: common
+   characters of the language it yields, script mix, letters of one alphabet). Where two
+   readings score close, the reason names the runner-up and why it lost;
+9. when no codec reads every byte, the most plausible reading with the fewest
+   replacement characters, never one whose text is implausible when another is not.
 
 Labels are mapped the way browsers map them: GB2312/GBK decode as GB18030 (a superset),
-Big5 as cp950 or Big5-HKSCS, whichever decodes cleanly, ISO-8859-1 and ASCII as cp1252.
-Everything here is I/O-free.
+Big5 as cp950 or Big5-HKSCS (per character when a page needs both), ISO-8859-1 and ASCII
+as cp1252, Shift_JIS as cp932, EUC-KR as cp949. Everything here is I/O-free.
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ import codecs
 import logging
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 
-from charset_normalizer import from_bytes
+from crawler.text.frequency import COMMON_RANKS, han_commonness, han_ranks
+from crawler.text.guess import clearly_chinese, declared_fits, decode_as, guess, strict
+from crawler.text.plausible import judge
+from crawler.text.segments import decode_segments, utf8_runs
 
 __all__ = [
+    "COMMON_RANKS",
     "Decoded",
     "decode_bytes",
     "find_declared_charset",
@@ -44,8 +54,6 @@ _META_CHARSET_RE = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
 )
 _XML_DECL_RE = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)["']""")
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_MOJIBAKE_RE = re.compile(r"[\u00c0-\u00ff][\u0080-\u00ff\u2018-\u203a\u0152-\u0192]")
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -54,13 +62,21 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# 7-bit encodings: the escape sequence that announces each, and the codecs to try.
+_ESCAPED = (
+    (
+        (b"\x1b$B", b"\x1b$@", b"\x1b(J", b"\x1b(I"),
+        ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2"),
+    ),
+    ((b"\x1b$)C",), ("iso2022_kr",)),
+    ((b"~{",), ("hz",)),
+)
 
 # WHATWG-style label mapping: the decoder a browser actually uses for a label.
 _LABEL_MAP = {
     "gb2312": "gb18030",
     "gbk": "gb18030",
     "gb18030": "gb18030",
-    "hz": "gb18030",
     "big5": "big5",
     "big5hkscs": "big5",
     "cp950": "big5",
@@ -88,6 +104,7 @@ _LABEL_ALIASES = {
     "csbig5": "big5",
     "x-sjis": "shift_jis",
     "windows-31j": "cp932",
+    "x-euc-jp": "euc_jp",
     "ks_c_5601-1987": "euc_kr",
     "ks_c_5601-1989": "euc_kr",
     "unicode-1-1-utf-8": "utf-8",
@@ -95,66 +112,24 @@ _LABEL_ALIASES = {
     "x-unicode20utf8": "utf-8",
 }
 
-# What a news page plausibly uses, for the statistical fallback.
-_GUESS_CODECS = [
-    "utf_8",
-    "gb18030",
-    "big5",
-    "cp950",
-    "big5hkscs",
-    "cp932",
-    "euc_jp",
-    "cp949",
-    "cp1252",
-    "iso8859_15",
-    "cp1251",
-    "koi8_r",
-    "cp1250",
-    "iso8859_2",
-]
-
-_CJK_CODECS = ("gb18030", "cp950", "big5hkscs")
-_LATIN_NEIGHBOURS = {"cp1250", "iso8859_2", "iso8859_15", "latin_1", "iso8859_1", "cp1252"}
-_SINGLE_BYTE = {"cp1252", "iso8859_15", "cp1251", "koi8_r", "cp1250", "iso8859_2", "latin_1"}
+_LEGACY_FOR_SEGMENTS = ("gb18030", "big5")
+# A reading at least this believable is text a person wrote.
+_PLAUSIBLE = 0.6
 
 
 @dataclass(frozen=True)
 class Decoded:
-    """Decoded text with the codec used (a Python codec name) and why it was chosen."""
+    """Decoded text with the codec used (a Python codec name) and why it was chosen.
+    ``runner_up`` names the closest other reading when the statistics were close;
+    ``utf8_segments`` counts the UTF-8 runs of a page in two encodings."""
 
     text: str
     encoding: str
     reason: str
     declared: str | None = None
     replaced: int = 0
-
-
-COMMON_RANKS = 1500
-
-
-@lru_cache(maxsize=1)
-def han_ranks() -> dict[str, int]:
-    """Frequency rank of the 4,000 most frequent Chinese characters, Traditional forms
-    sharing the rank of their Simplified form (0 = most frequent)."""
-    data = resources.files("crawler.text").joinpath("data/common_han.txt").read_text("utf-8")
-    lines = [line for line in data.splitlines() if line and not line.startswith("#")]
-    return {char: rank for rank, line in enumerate(lines) for char in line}
-
-
-@lru_cache(maxsize=1)
-def _common_han() -> frozenset[str]:
-    return frozenset(char for char, rank in han_ranks().items() if rank < COMMON_RANKS)
-
-
-def han_commonness(text: str) -> tuple[float, int]:
-    """Share of Han characters in ``text`` that are among the most frequent Chinese
-    characters, and how many Han characters there are. Real Chinese prose scores
-    about 0.8; bytes decoded with the wrong CJK codec score below 0.35."""
-    han = _HAN_RE.findall(text)
-    if not han:
-        return 0.0, 0
-    common = _common_han()
-    return sum(1 for ch in han if ch in common) / len(han), len(han)
+    runner_up: str | None = None
+    utf8_segments: int = 0
 
 
 def normalize_label(label: str) -> str | None:
@@ -182,60 +157,31 @@ def find_declared_charset(body: bytes) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _strict(body: bytes, codec: str) -> str | None:
-    try:
-        return body.decode(codec)
-    except (UnicodeDecodeError, LookupError):
+def _segmented(body: bytes, label_codec: str | None, declared: str | None) -> Decoded | None:
+    """A legacy page with UTF-8 runs pasted into it, decoded in segments."""
+    if not utf8_runs(body):
         return None
-
-
-def _has_multibyte_utf8(body: bytes) -> bool:
-    return any(b >= 0x80 for b in body)
-
-
-def _decode_big5(body: bytes) -> tuple[str, str] | None:
-    for codec in ("cp950", "big5hkscs"):
-        text = _strict(body, codec)
-        if text is not None:
-            return text, codec
-    return None
-
-
-def _decode_as(body: bytes, codec: str) -> tuple[str, str] | None:
-    if codec == "big5":
-        return _decode_big5(body)
-    text = _strict(body, codec)
-    return None if text is None else (text, codec)
-
-
-def _plausible(text: str, codec: str, body: bytes) -> bool:
-    """Whether ``text`` is a believable reading of ``body`` under ``codec``."""
-    if codec in _SINGLE_BYTE:
-        # Chinese, Japanese or Korean bytes read as a Western codec: pairs of accented
-        # letters and symbols with no spaces between them.
-        high = sum(1 for b in body if b >= 0x80)
-        if high == 0:
-            return True
-        pairs = len(_LATIN_MOJIBAKE_RE.findall(text))
-        return pairs * 2 < high * 0.5
-    if codec in _CJK_CODECS:
-        score, count = han_commonness(text)
-        return count == 0 or score >= 0.45 or (count < 8 and score >= 0.25)
-    return True
-
-
-def _best_chinese(body: bytes) -> tuple[str, str, float] | None:
-    best: tuple[str, str, float] | None = None
-    for codec in ("gb18030", "big5"):
-        decoded = _decode_as(body, codec)
-        if decoded is None:
-            continue
-        score, count = han_commonness(decoded[0])
-        if count < 2:
-            continue
-        if best is None or score > best[2]:
-            best = (decoded[0], decoded[1], score)
-    return best
+    legacy = (
+        (label_codec,)
+        if label_codec in _LEGACY_FOR_SEGMENTS + ("cp949", "cp932", "euc_jp")
+        else _LEGACY_FOR_SEGMENTS
+    )
+    best = None
+    for codec in legacy:
+        name = "cp950" if codec == "big5" else codec
+        result = decode_segments(body, name)
+        if (
+            result is not None
+            and result.utf8_segments
+            and (best is None or result.cost < best.cost)
+        ):
+            best = result
+    if best is None:
+        return None
+    why = f"mixed: {best.utf8_segments} UTF-8 run(s) in a {best.codec} page, decoded in segments"
+    if declared:
+        why += f" (declared {declared})"
+    return Decoded(best.text, best.codec, why, declared, utf8_segments=best.utf8_segments)
 
 
 def decode_bytes(
@@ -250,7 +196,7 @@ def decode_bytes(
 
     if override:
         codec = normalize_label(override) or override
-        decoded = _decode_as(body, codec)
+        decoded = decode_as(body, codec)
         if decoded is not None:
             return Decoded(decoded[0], decoded[1], "source override", declared)
         codec = "cp950" if codec == "big5" else codec
@@ -263,51 +209,55 @@ def decode_bytes(
         if body.startswith(bom):
             return Decoded(body.decode(codec, errors="replace"), codec, "byte-order mark", declared)
 
-    if _has_multibyte_utf8(body):
-        utf8 = _strict(body, "utf-8")
-        if utf8 is not None:
-            why = "valid multi-byte UTF-8"
-            if declared and normalize_label(declared) not in ("utf-8", None):
-                why += f" (overrides declared {declared})"
-            return Decoded(utf8, "utf-8", why, declared)
-    else:
+    if body.isascii():
+        for escapes, candidates in _ESCAPED:
+            if any(escape in body for escape in escapes):
+                for codec in candidates:
+                    escaped = strict(body, codec)
+                    if escaped is not None and judge(escaped).score >= _PLAUSIBLE:
+                        return Decoded(escaped, codec, f"{codec} escape sequences", declared)
         return Decoded(body.decode("ascii"), "ascii", "ASCII only", declared)
 
-    for label, where in ((http_charset, "HTTP header"), (declared_label, declared_where)):
+    utf8 = strict(body, "utf-8")
+    if utf8 is not None:
+        why = "valid multi-byte UTF-8"
+        if declared and normalize_label(declared) not in ("utf-8", None):
+            why += f" (overrides declared {declared})"
+        return Decoded(utf8, "utf-8", why, declared)
+
+    labels = ((http_charset, "HTTP header"), (declared_label, declared_where))
+    label_codecs = [normalize_label(label) for label, _ in labels if label]
+    for label, where in labels:
         if not label:
             continue
         label_codec = normalize_label(label)
         if label_codec is None or label_codec == "utf-8":
             continue
-        decoded = _decode_as(body, label_codec)
-        if decoded is not None and _plausible(decoded[0], decoded[1], body):
+        decoded = decode_as(body, label_codec)
+        if decoded is not None and declared_fits(decoded[0], decoded[1]):
             return Decoded(decoded[0], decoded[1], f"declared {label} in {where}", declared)
         LOGGER.debug("declared charset %s (%s) rejected", label, where)
 
-    chinese = _best_chinese(body)
-    if chinese is not None and chinese[2] >= 0.45:
-        why = f"guessed: Chinese, {chinese[2]:.0%} common Han characters"
+    chinese = clearly_chinese(body)
+    if chinese is not None:
+        why = f"guessed: {chinese[2]}"
         if declared:
             why += f" (declared {declared} does not fit)"
         return Decoded(chinese[0], chinese[1], why, declared)
 
-    match = from_bytes(body, cp_isolation=_GUESS_CODECS).best()
-    if match is not None:
-        codec = codecs.lookup(match.encoding).name
-        if codec.replace("-", "_") in _LATIN_NEIGHBOURS:
-            # Undeclared Western pages are cp1252 (the web's default); statistics on a
-            # few accented letters cannot tell it from its Central European neighbours.
-            western = _strict(body, "cp1252")
-            if western is not None and _plausible(western, "cp1252", body):
-                why = "guessed: Western (cp1252)"
-                if declared:
-                    why += f" (declared {declared} does not fit)"
-                return Decoded(western, "cp1252", why, declared)
-        why = "guessed by charset-normalizer"
+    # No codec reads every byte as Chinese: a page in two encodings?
+    mixed = _segmented(body, next((c for c in label_codecs if c), None), declared)
+    if mixed is not None:
+        return mixed
+
+    guessed = guess(body)
+    if guessed is not None:
+        why = guessed.reason
         if declared:
             why += f" (declared {declared} does not fit)"
-        return Decoded(str(match), codec, why, declared)
-
+        return Decoded(
+            guessed.text, guessed.codec, why, declared, guessed.replaced, guessed.runner_up
+        )
     text = body.decode("utf-8", errors="replace")
     return Decoded(
         text, "utf-8", "undecodable: UTF-8 with replacements", declared, text.count("\ufffd")

@@ -1,8 +1,17 @@
 """Pull an article's title, main text, publish date and declared canonical link from HTML.
 
 The generic path is trafilatura (main-text extraction that drops navigation, sidebars and
-related-article lists); a source's ``selectors`` replace any of title, body and date when the
-generic result is not good enough for a site. I/O-free.
+related-article lists), after comment threads, related-article boxes and appended next
+articles named the way Chinese portals name them are pruned (``blocks.py``). When
+trafilatura returns nothing or very little from a page that plainly holds a long text, or
+returns a layout table, the text-density extractor (``density.py``) takes over; which one
+produced the text is recorded. A source's ``selectors`` replace any of title, body and date
+when the generic result is not good enough for a site. The date comes from the date
+selector, else the page's metadata, else the short lines of the page's header (the lines
+after the headline and elements named for a time, date, source or byline: ``3小时前``,
+``昨天 14:30``, ``来源：新华社``), else the start of the text; relative and partial dates are
+resolved against the fetch time (:mod:`crawler.text.dates`). The header lines are returned
+too, for the article's credited origin. I/O-free.
 """
 
 from __future__ import annotations
@@ -15,6 +24,9 @@ from datetime import UTC, datetime
 import lxml.html
 from lxml import etree
 
+from crawler.text.blocks import prune_tree
+from crawler.text.dates import find_date, resolve_date
+from crawler.text.density import density_text
 from crawler.text.selectors import compile_selector
 
 __all__ = ["Extracted", "extract_article", "normalize_date"]
@@ -53,6 +65,9 @@ class Extracted:
     text: str
     published_at: str | None
     declared_canonical: str | None
+    published_precision: str | None = None
+    header: tuple[str, ...] = ()
+    extractor: str = "trafilatura"
 
 
 def normalize_date(value: str | None) -> str | None:
@@ -109,6 +124,12 @@ _TITLE_SEPARATORS_RE = re.compile(r"\s+[-|_–—]\s+|\s*[|｜_]\s*")
 
 
 _SHORT_TEXT = 250
+_TINY_TEXT = 50
+# The density extractor's text replaces trafilatura's when it is at least this long and
+# this many times longer: the page plainly held a long text trafilatura did not return.
+_LONG_TEXT = 200
+_LONGER = 1.5
+_TABLE_ROW_RE = re.compile(r"^\s*\|.*\|\s*$", re.MULTILINE)
 
 
 def _trafilatura_text(tree: etree._Element, *, url: str | None, fast: bool) -> str:
@@ -151,7 +172,43 @@ def _node_text(node: etree._Element) -> str:
 
 def _date_in_text(text: str) -> str | None:
     match = _CN_DATE_RE.search(text) or _ISO_DATE_RE.search(text)
-    return normalize_date(match.group(0)) if match else None
+    return match.group(0) if match else None
+
+
+_HEADER_NAME_RE = re.compile(
+    r"time|date|pub|info|source|byline|author|origin|from|laiyuan|editor|meta", re.IGNORECASE
+)
+_HEADER_LINE_MAX = 120
+_AFTER_HEADLINE = 15
+_BODY_LINE = 60
+
+
+def _header_texts(tree: etree._Element) -> list[str]:
+    """Short lines of the page's header: those right after the headline (up to the first
+    long line, where the body starts), then elements whose class or id names a time, date,
+    source or byline. Read before trafilatura prunes the tree."""
+    found: list[str] = []
+    headings = tree.xpath("//article//h1") or tree.xpath("//main//h1") or tree.xpath("//h1")
+    if headings:
+        pieces = headings[0].xpath(
+            "following::text()[not(ancestor::script) and not(ancestor::style)]"
+        )
+        for piece in pieces:
+            line = " ".join(str(piece).split())
+            if not line:
+                continue
+            if len(line) > _BODY_LINE or len(found) >= _AFTER_HEADLINE:
+                break
+            found.append(line)
+    for node in tree.iter():
+        if not isinstance(node.tag, str) or node.tag in ("script", "style", "meta", "link"):
+            continue
+        names = f"{node.get('class', '')} {node.get('id', '')}"
+        if names.strip() and _HEADER_NAME_RE.search(names):
+            line = " ".join(" ".join(node.itertext()).split())
+            if line and len(line) <= _HEADER_LINE_MAX:
+                found.append(line)
+    return list(dict.fromkeys(found))
 
 
 def _tidy(text: str) -> str:
@@ -166,12 +223,16 @@ def extract_article(
     title_selector: str | None = None,
     body_selector: str | None = None,
     date_selector: str | None = None,
+    fetched_at: str | datetime | None = None,
+    timezone: str | None = None,
 ) -> Extracted:
-    """Extract from decoded ``html``. Selectors (CSS or XPath) override the generic result."""
+    """Extract from decoded ``html``. Selectors (CSS or XPath) override the generic result.
+    Dates are read in ``timezone`` (naive times stay as written when it is None) and
+    relative ones against ``fetched_at`` (default: now)."""
     try:
         tree = lxml.html.fromstring(html)
     except (etree.ParserError, ValueError):
-        return Extracted("", "", None, None)
+        return Extracted("", "", None, None, extractor="none")
 
     # Everything read from the tree happens before trafilatura, which prunes it in place.
     selected_title = _select(tree, title_selector)
@@ -179,24 +240,76 @@ def extract_article(
     selected_date = _select(tree, date_selector)
     meta_date = _first(tree, _DATE_XPATHS)
     declared_canonical = _first(tree, _CANONICAL_XPATHS)
+    header = _header_texts(tree)
 
     title = selected_title[0] if selected_title else _generic_title(tree)
     text = "\n".join(selected_body)
+    extractor = "selectors"
     if not text:
+        extractor = "trafilatura"
+        prune_tree(tree)
         # Metadata is read here, not by trafilatura: its metadata pass (with htmldate)
         # costs more than the extraction itself.
         text = _trafilatura_text(tree, url=url, fast=True)
-        if len(text) < _SHORT_TEXT:
-            # Odd layouts: let trafilatura compare with its fallback extractors.
-            text = _trafilatura_text(lxml.html.fromstring(html), url=url, fast=False) or text
-    published = normalize_date(selected_date[0] if selected_date else None) or normalize_date(
-        meta_date
+        table = _looks_like_layout_table(text)
+        if (len(text) < _SHORT_TEXT and _holds_more_text(html, len(text))) or table:
+            # The page plainly holds more text than trafilatura returned.
+            dense = density_text(html)
+            if len(dense) >= _LONG_TEXT and (len(dense) >= _LONGER * len(text) or table):
+                text, extractor = dense, "density"
+        if extractor == "trafilatura" and len(text) < _TINY_TEXT:
+            # Nothing found either way: let trafilatura compare with its fallback
+            # extractors (readability, jusText), which costs several times the fast pass.
+            fresh = lxml.html.fromstring(html)
+            prune_tree(fresh)
+            text = _trafilatura_text(fresh, url=url, fast=False) or text
+    published = (
+        resolve_date(
+            selected_date[0] if selected_date else None, fetched_at=fetched_at, timezone=timezone
+        )
+        or resolve_date(meta_date, fetched_at=fetched_at, timezone=timezone)
+        or find_date(header, fetched_at=fetched_at, timezone=timezone)
     )
     if published is None and text:
-        published = _date_in_text(text[:300] + "\n" + (title or ""))
+        published = resolve_date(
+            _date_in_text(text[:300] + "\n" + (title or "")),
+            fetched_at=fetched_at,
+            timezone=timezone,
+        )
 
     title = _tidy(title).replace("\n", " ")
     text = _tidy(text)
     if title and text.startswith(title):
         text = text[len(title) :].lstrip()
-    return Extracted(title, text, published, declared_canonical)
+    return Extracted(
+        title,
+        text,
+        published.value if published else None,
+        declared_canonical,
+        published_precision=published.precision if published else None,
+        header=tuple(header),
+        extractor=extractor,
+    )
+
+
+_PROSE_XPATH = (
+    "//body//text()[not(ancestor::script or ancestor::style or ancestor::a or ancestor::noscript)]"
+)
+
+
+def _holds_more_text(html: str, extracted: int) -> bool:
+    """Whether the page holds plainly more text, outside links, comment threads and
+    related boxes, than was extracted."""
+    try:
+        tree = lxml.html.fromstring(html)
+    except (etree.ParserError, ValueError):
+        return False
+    prune_tree(tree)
+    prose = sum(len(t.strip()) for t in tree.xpath(_PROSE_XPATH))
+    return prose >= max(_LONG_TEXT, _LONGER * extracted) + extracted
+
+
+def _looks_like_layout_table(text: str) -> bool:
+    """trafilatura's rendering of a page laid out in a table: most lines are rows."""
+    lines = text.count("\n") + 1
+    return len(_TABLE_ROW_RE.findall(text)) >= max(2, lines * 0.3)

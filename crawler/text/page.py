@@ -1,8 +1,9 @@
 """The page pipeline: bytes in, an article's facts out.
 
 ``process_page`` is what both the crawl (through the pipelines) and ``newswatch extract`` run:
-decode the bytes, extract title/text/date, decide the language, and record what was done
-in a ``repairs`` record. It does no I/O, so it is tested without a crawl.
+decode the bytes, extract title/text/date, decide the language, find the outlet the article
+credits, and record what was done in a ``repairs`` record. It does no I/O, so it is tested
+without a crawl; the fetch time relative dates are resolved against is passed in.
 """
 
 from __future__ import annotations
@@ -10,14 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
 from crawler.text.boilerplate import clean_text
+from crawler.text.dates import DEFAULT_TIMEZONE
 from crawler.text.encoding import decode_bytes
+from crawler.text.entities import Catalogue, load_catalogue
 from crawler.text.extract import extract_article
 from crawler.text.language import detect_language
 from crawler.text.mojibake import drop_replacement_characters, repair_mojibake
+from crawler.text.origin import find_origin
 from crawler.text.pinyin import repair_pinyin
 from crawler.text.urls import canonical_url, site_of
 
@@ -44,6 +49,8 @@ class Page:
     encoding: str
     published_at: str | None
     repairs: dict[str, Any] = field(default_factory=dict)
+    published_precision: str | None = None
+    origin: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,10 +100,15 @@ def process_page(
     body_selector: str | None = None,
     date_selector: str | None = None,
     host_aliases: Mapping[str, str] | None = None,
+    fetched_at: str | datetime | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+    catalogue: Catalogue | None = None,
 ) -> Page:
     """Run the page pipeline on raw ``body`` bytes as served at ``url``. The canonical URL
     is the page's own ``rel=canonical``/``og:url`` when it points to the same site (a
-    mobile page naming its desktop twin), else ``url``, canonicalised."""
+    mobile page naming its desktop twin), else ``url``, canonicalised. Dates are read in
+    the source's ``timezone``, relative ones against ``fetched_at`` (default: now); the
+    credited outlet is normalised through ``catalogue`` (default: the built-in one)."""
     decoded = decode_bytes(
         body, http_charset=charset_from_content_type(content_type), override=encoding
     )
@@ -106,6 +118,8 @@ def process_page(
         title_selector=title_selector,
         body_selector=body_selector,
         date_selector=date_selector,
+        fetched_at=fetched_at,
+        timezone=timezone,
     )
     canonical = canonical_url(url, host_aliases=host_aliases) if url else None
     if url and extracted.declared_canonical:
@@ -119,11 +133,22 @@ def process_page(
             "declared": decoded.declared,
         },
     }
+    if decoded.runner_up:
+        repairs["encoding"]["runner_up"] = decoded.runner_up
+    if decoded.utf8_segments:
+        repairs["encoding"]["utf8_segments"] = decoded.utf8_segments
     if decoded.replaced:
         repairs["undecodable_bytes"] = decoded.replaced
+    repairs["extractor"] = extracted.extractor
     title = repair_text(extracted.title, repairs, clean=False).replace("\n", " ")
     text = repair_text(extracted.text, repairs, clean=True)
     lang = detect_language(f"{title}\n{text}", hint=language)
+    # Credit lines are read before boilerplate removal, which may take a closing one.
+    origin = find_origin(
+        extracted.header,
+        extracted.text,
+        catalogue if catalogue is not None else load_catalogue(),
+    )
     return Page(
         url=url,
         canonical_url=canonical,
@@ -133,4 +158,6 @@ def process_page(
         encoding=decoded.encoding,
         published_at=extracted.published_at,
         repairs=repairs,
+        published_precision=extracted.published_precision,
+        origin=origin,
     )

@@ -10,7 +10,10 @@ the pattern for 數 (``94 b5``) also matches across the boundary of 當 (``ae 94
 The bytes are recoverable: re-encode the paragraph, drop every inserted annotation, and
 for each ``?<pinyin>)`` put back the lost byte. That byte is the last byte of the character
 whose pattern matched, so its candidates are the last GBK bytes of the characters read
-``<pinyin>``; the combination whose bytes decode strictly and most plausibly wins.
+``<pinyin>``; the combination whose bytes decode strictly and most plausibly wins. Where
+the shifted bytes also lost a pair the decoder could not read (``?g`` after the span, or
+the ``?`` gone), ``lostbytes.py`` rebuilds the pair from the bytes around it and Chinese
+word frequencies when one reading clearly wins.
 
 Written here because no library reverses this corruption; readings come from pypinyin.
 """
@@ -25,6 +28,14 @@ from functools import lru_cache
 
 from crawler.text.encoding import han_ranks
 from crawler.text.fold import fold_text
+from crawler.text.lostbytes import (
+    PAIR_MARKER,
+    LostPair,
+    mark_lost_pairs,
+    pending_lead,
+    placeholder,
+    resolve_pair,
+)
 
 __all__ = ["PinyinRepair", "remove_annotations", "repair_pinyin"]
 
@@ -35,6 +46,7 @@ _ANNOTATION_RE = re.compile(rf"\(({_SYLLABLE})\)")
 _HAN_ANNOTATION_RE = re.compile(rf"([{_HAN}])\(({_SYLLABLE})\)")
 _LOST_RE = re.compile(rf"[?\ufffd]({_SYLLABLE})\)")
 _HAS_TONE_RE = re.compile(f"[{_TONED}]")
+_TONED_ANNOTATION_RE = re.compile(rf"\((?=[a-z{_TONED}]*[{_TONED}])[a-z{_TONED}]{{1,6}}\)")
 _BEAM = 64
 # What Chinese prose is made of; anything else a rebuilt span decodes to (box drawing,
 # Greek, Cyrillic, kana, small forms, private use) counts against that reading.
@@ -42,6 +54,7 @@ _ODD_RE = re.compile(
     f"[^\u0020-\u007e\u00b7\u2010-\u2027\u2030-\u203a\u3000-\u303f\uff01-\uff5e{_HAN}\n]"
 )
 _CODEC = "gbk"
+_PUNCTUATION = frozenset("，。、；：？！「」『』（）《》〈〉【】—…·“”‘’％＋－／")
 
 
 @dataclass
@@ -71,7 +84,7 @@ def _by_reading() -> dict[str, list[str]]:
 @lru_cache(maxsize=4096)
 def lost_byte_candidates(reading: str) -> tuple[int, ...]:
     """Last GBK bytes of the characters read ``reading``, most common characters first."""
-    from crawler.text.encoding import _common_han
+    from crawler.text.frequency import common_han as _common_han
 
     common = _common_han()
     found: dict[int, bool] = {}
@@ -122,15 +135,27 @@ class _Lost:
     candidates: tuple[int, ...]
 
 
-def _template(paragraph: str) -> tuple[list[bytes | _Lost], int] | None:
+_Part = bytes | _Lost | LostPair
+_TEMPLATE_RE = re.compile(f"{_LOST_RE.pattern}|{_ANNOTATION_RE.pattern}|({PAIR_MARKER})")
+
+
+def _template(paragraph: str) -> tuple[list[_Part], int] | None:
     """The paragraph as bytes with annotations dropped and a candidate set for every lost
     byte, or ``None`` when part of it cannot be GBK (then it cannot be rebuilt)."""
-    parts: list[bytes | _Lost] = []
+    parts: list[_Part] = []
     removed = 0
     position = 0
-    pattern = re.compile(f"{_LOST_RE.pattern}|{_ANNOTATION_RE.pattern}")
-    for match in pattern.finditer(paragraph):
-        lost, annotation = match.group(1), match.group(2)
+    for match in _TEMPLATE_RE.finditer(paragraph):
+        lost, annotation, pair = match.group(1), match.group(2), match.group(3)
+        if pair:
+            try:
+                parts.append(paragraph[position : match.start()].encode(_CODEC))
+            except UnicodeEncodeError:
+                return None
+            following = paragraph[match.end() : match.end() + 1]
+            parts.append(LostPair(ord(following), had_marker=True))
+            position = match.end()
+            continue
         syllable = lost or annotation
         if annotation and not _HAS_TONE_RE.search(annotation):
             before = paragraph[match.start() - 1 : match.start()]
@@ -184,11 +209,8 @@ def _plausibility(text: str) -> float:
     han = max(1, len(wide))
     ranks = han_ranks()
     # Punctuation costs like a middling character, so a rebuilt span does not "improve"
-    # by turning a character into a comma.
-    cost = sum(
-        math.log(ranks.get(ch, 1000 if not re.match(f"[{_HAN}]", ch) else 20000) + 10)
-        for ch in wide
-    )
+    # by turning a character into a comma; other symbols (｛, ┐) cost like rare characters.
+    cost = sum(math.log(ranks.get(ch, 1000 if ch in _PUNCTUATION else 20000) + 10) for ch in wide)
     return -cost / han + 2.0 * hits / han - 2.0 * min(simplified_only, traditional_only) - 3.0 * odd
 
 
@@ -200,16 +222,61 @@ def _common_words() -> frozenset[str]:
     return frozenset(line for line in data.splitlines() if line and not line.startswith("#"))
 
 
-def _solve(parts: list[bytes | _Lost]) -> tuple[str, int] | None:
+@dataclass(frozen=True)
+class _Solved:
+    text: str
+    doubtful: int
+    pairs_rebuilt: int = 0
+    pairs_left: int = 0
+
+
+def _extend(beams: list[bytes], part: _Part) -> list[bytes]:
+    if isinstance(part, bytes):
+        return [prefix + part for prefix in beams]
+    if isinstance(part, _Lost):
+        return [prefix + bytes([byte]) for prefix in beams for byte in part.candidates]
+    extended = []
+    for prefix in beams:
+        lead = pending_lead(prefix)
+        filler = None if lead is None else placeholder(lead, part.next_byte)
+        if filler is not None:
+            extended.append(prefix + filler)
+    return extended
+
+
+def _resolve_pairs(data: bytes, offsets: list[int]) -> tuple[bytes, int, int]:
+    """Put back each lost pair (at ``offsets``, last first) that clearly wins; cut out the
+    two characters of the others. Returns the bytes and the counts rebuilt and left."""
+    rebuilt = left = 0
+    for offset in reversed(offsets):
+        lead, following = data[offset - 1], data[offset + 2]
+        before = data[: offset - 1].decode(_CODEC, errors="replace")
+        after = data[offset + 3 :].decode(_CODEC, errors="replace")
+        choice = resolve_pair(lead, following, before, after)
+        if choice.chars is not None:
+            first, second = (ch.encode(_CODEC) for ch in choice.chars)
+            data = data[:offset] + first[1:] + second[:1] + data[offset + 2 :]
+            rebuilt += 1
+        else:
+            data = data[: offset - 1] + data[offset + 3 :]
+            left += 1
+    return data, rebuilt, left
+
+
+def _solve(parts: list[_Part]) -> _Solved | None:
     """Beam search over the lost bytes: keep the prefixes that decode strictly, ranked by
     how common their characters are. Returns the text and how many of the rebuilt spans
     still hold a rare character (bytes the corruption destroyed, not only shifted)."""
     beams: list[bytes] = [b""]
     for part in parts:
+        extended = _extend(beams, part)
         if isinstance(part, bytes):
-            extended = [prefix + part for prefix in beams]
-        else:
-            extended = [prefix + bytes([byte]) for prefix in beams for byte in part.candidates]
+            # Surviving bytes add no choice and no beam: keep the ones that still decode,
+            # in order, and rank them when the next lost byte (or the end) asks.
+            beams = [data for data in extended if _prefix_decode(data) is not None]
+            if not beams:
+                return None
+            continue
         scored = []
         for rank, data in enumerate(extended):
             decoded = _prefix_decode(data)
@@ -225,12 +292,23 @@ def _solve(parts: list[bytes | _Lost]) -> tuple[str, int] | None:
             return None
         scored.sort(reverse=True)
         beams = [data for _, _, data in scored[:_BEAM]]
+    if parts and isinstance(parts[-1], bytes):
+        ranked = []
+        for rank, data in enumerate(beams):
+            decoded = _prefix_decode(data)
+            if decoded is not None:
+                ranked.append((_plausibility(decoded[0][-40:]), -rank, data))
+        ranked.sort(reverse=True)
+        beams = [data for _, _, data in ranked]
     offsets = []
+    pairs = []
     position = 0
     for part in parts:
-        position += len(part) if isinstance(part, bytes) else 1
+        position += len(part) if isinstance(part, bytes) else 2 if isinstance(part, LostPair) else 1
         if isinstance(part, _Lost):
             offsets.append(position - 1)
+        elif isinstance(part, LostPair):
+            pairs.append(position - 2)
     for data in beams:
         try:
             text = codecs.decode(data, _CODEC)
@@ -241,10 +319,53 @@ def _solve(parts: list[bytes | _Lost]) -> tuple[str, int] | None:
         for offset in offsets:
             at = len(_prefix_text(data[:offset]) or "")
             window = text[max(0, at - 1) : at + 4]
-            if any(re.match(f"[{_HAN}]", ch) and ch not in ranks for ch in window):
+            if any(_doubtful(ch, ranks) for ch in window):
                 doubtful += 1
-        return text, doubtful
+        if not pairs:
+            return _Solved(text, doubtful)
+        data, rebuilt, left = _resolve_pairs(data, pairs)
+        return _Solved(codecs.decode(data, _CODEC), doubtful, rebuilt, left)
     return None
+
+
+def _doubtful(char: str, ranks: dict[str, int]) -> bool:
+    """A rebuilt character that is rare: a Han character outside the 4,000 commonest, or
+    a symbol Chinese prose does not use (｛, Ｂ) where a comma or a character was."""
+    if char.isascii() or char in ranks or char in _PUNCTUATION:
+        return False
+    return bool(re.match(f"[{_HAN}\uff01-\uff5e]", char))
+
+
+def _rebuild(paragraph: str) -> tuple[_Solved, int] | None:
+    """Rebuild the corrupted spans of ``paragraph``. Where the page still shows a lost
+    pair's ``?`` after a span, first with the pair (``lostbytes.py``); else, or when that
+    leaves something unknown, without, and when that leaves a rare character or fails,
+    the better of the two."""
+    marked = paragraph
+    shown = False
+    for match in reversed(list(_LOST_RE.finditer(paragraph))):
+        marked, showing = mark_lost_pairs(marked, match.end())
+        shown = shown or showing
+    retemplate = _template(marked) if marked != paragraph else None
+    resolved = None
+    if shown and retemplate is not None:
+        resolved = _solve(retemplate[0])
+        if resolved is not None and not resolved.doubtful and not resolved.pairs_left:
+            return resolved, retemplate[1]
+    template = _template(paragraph)
+    solved = _solve(template[0]) if template else None
+    if solved is not None and template is not None and not solved.doubtful:
+        return solved, template[1]
+    if retemplate is None:
+        return None if solved is None or template is None else (solved, template[1])
+    if resolved is None and not shown:
+        resolved = _solve(retemplate[0])
+    if resolved is None:
+        return None if solved is None or template is None else (solved, template[1])
+    better = solved is not None and solved.doubtful < resolved.doubtful + resolved.pairs_left
+    if better and solved is not None and template is not None:
+        return solved, template[1]
+    return resolved, retemplate[1]
 
 
 def repair_pinyin(text: str) -> PinyinRepair:
@@ -255,17 +376,23 @@ def repair_pinyin(text: str) -> PinyinRepair:
     paragraphs = []
     for paragraph in text.split("\n"):
         if _LOST_RE.search(paragraph):
-            template = _template(paragraph)
-            solved = _solve(template[0]) if template else None
+            rebuilt = _rebuild(paragraph)
             lost = len(_LOST_RE.findall(paragraph))
-            if solved is not None and template is not None:
-                paragraph, doubtful = solved
-                result.spans_reconstructed += lost - doubtful
-                result.spans_left += doubtful
-                result.annotations_removed += template[1] - lost
+            if rebuilt is not None:
+                solved, removed = rebuilt
+                paragraph = solved.text
+                # A span whose lost pair stays unknown is not rebuilt.
+                left = min(lost, solved.doubtful + solved.pairs_left)
+                result.spans_reconstructed += lost - left
+                result.spans_left += left
+                result.annotations_removed += removed - lost
             else:
                 result.spans_left += lost
                 paragraph = _LOST_RE.sub("", paragraph)
+                # The shifted bytes no longer spell the annotated characters, so a toned
+                # reading follows whatever the shift made of them: drop it all the same.
+                paragraph, dropped = _TONED_ANNOTATION_RE.subn("", paragraph)
+                result.annotations_removed += dropped
         paragraph, removed = remove_annotations(paragraph)
         result.annotations_removed += removed
         paragraphs.append(paragraph)

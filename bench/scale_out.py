@@ -1,0 +1,218 @@
+"""Crawl workers over Redis: pages per second with 1, 2 and 4 workers, one run.
+
+``--hosts`` sample portals (default 40), each on its own loopback address (127.0.0.2, .3,
+...) so each is a host of its own, each serving ``--articles`` synthetic articles (default
+100) behind ``--latency`` seconds per page (default 0.2: a portal far away), one source per
+portal (its sitemap). For each worker count: a fresh archive and key prefix, one archive
+node (``newswatch run --role archive``) and N workers (``--role worker``, the page stage in
+each worker's process), in child processes; pages per second from the first stored article
+to the last. Prints the rates, the ratio to one worker, the archive node's articles per
+second when fed from a backlog (what it can store at most), and the machine's load.
+
+Needs a Redis on 127.0.0.1:6379. Run: python bench/scale_out.py [--hosts 40] [--articles 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.synthetic import synthetic_articles  # noqa: E402
+from crawler.demo.portal import PortalServer  # noqa: E402
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def count(db: Path) -> int:
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    except sqlite3.OperationalError:
+        return 0
+    try:
+        return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        conn.close()
+
+
+def config_text(db: Path, prefix: str, portals: list[PortalServer]) -> str:
+    lines = [
+        f'[archive]\npath = "{db}"\n',
+        f'[cluster]\nredis_url = "{REDIS_URL}"\nkey_prefix = "{prefix}"\n',
+        "[crawl]\nworkers = 0\nmax_parallel_checks = 256\n",
+    ]
+    for i, portal in enumerate(portals):
+        sitemap = portal.url("/sitemaps/news.xml")
+        lines.append(
+            f'[[sources]]\nname = "site{i:03d}"\nsitemaps = ["{sitemap}"]\n'
+            'interval = "1h"\ndelay = 0\n'
+        )
+    return "\n".join(lines)
+
+
+def cpu_times() -> tuple[int, int]:
+    """(busy, all) jiffies of the whole machine, from /proc/stat (0, 0 elsewhere)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except OSError:
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def start(config: Path, role: str, log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "--config", str(config), "run", "--role", role],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def drop(prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def run(
+    portals: list[PortalServer], workers: int, total: int, work: Path
+) -> tuple[float, float, float]:
+    prefix = f"nwbench-{uuid.uuid4().hex[:8]}"
+    db = work / f"w{workers}.db"
+    config = work / f"w{workers}.toml"
+    config.write_text(config_text(db, prefix, portals))
+    load0 = os.times()
+    processes = [start(config, "archive", work / f"archive{workers}.log")]
+    processes += [
+        start(config, "worker", work / f"worker{workers}-{i}.log") for i in range(workers)
+    ]
+    try:
+        deadline = time.monotonic() + 600
+        first, machine0 = None, (0, 0)
+        while time.monotonic() < deadline:
+            stored = count(db)
+            if stored and first is None:
+                first = (time.monotonic(), stored)
+                machine0 = cpu_times()
+            if stored >= total:
+                break
+            time.sleep(0.1)
+        end = time.monotonic()
+        machine1 = cpu_times()
+        stored = count(db)
+    finally:
+        stop(processes)
+        drop(prefix)
+    assert first is not None and stored >= total, f"stored {stored} of {total}"
+    load1 = os.times()
+    busy = (load1.children_user + load1.children_system) - (
+        load0.children_user + load0.children_system
+    )
+    spent = machine1[1] - machine0[1]
+    machine = (machine1[0] - machine0[0]) / spent if spent else 0.0
+    return (stored - first[1]) / (end - first[0]), busy, machine
+
+
+def archive_rate(portals: list[PortalServer], total: int, work: Path) -> float:
+    """The archive node alone, from a backlog: it is paused (SIGSTOP) once it has pushed
+    every check, four workers fill the events stream, then it goes on (SIGCONT) and the
+    time it takes to store what waits is taken."""
+    import redis
+
+    prefix = f"nwbench-{uuid.uuid4().hex[:8]}"
+    db = work / "backlog.db"
+    config = work / "backlog.toml"
+    config.write_text(config_text(db, prefix, portals))
+    client = redis.Redis.from_url(REDIS_URL)
+    key = f"{prefix}:events"
+    archive = start(config, "archive", work / "backlog-archive.log")
+    workers = [start(config, "worker", work / f"backlog-worker{i}.log") for i in range(4)]
+    try:
+        while count(db) == 0:  # every check is pushed within its first seconds
+            time.sleep(0.1)
+        time.sleep(3)
+        archive.send_signal(signal.SIGSTOP)
+        last, still = -1, 0
+        while still < 20:  # the workers are done when the stream stops growing for 2 s
+            now = int(client.xlen(key))
+            still = still + 1 if now == last else 0
+            last = now
+            time.sleep(0.1)
+        before = count(db)
+        started = time.monotonic()
+        archive.send_signal(signal.SIGCONT)
+        while client.xlen(key) > 0 and time.monotonic() - started < 300:
+            time.sleep(0.02)
+        seconds = time.monotonic() - started
+        stored = count(db) - before
+    finally:
+        archive.send_signal(signal.SIGCONT)
+        stop([archive, *workers])
+        drop(prefix)
+    return stored / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hosts", type=int, default=40)
+    parser.add_argument("--articles", type=int, default=100)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4])
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    portals = []
+    try:
+        for i in range(args.hosts):
+            articles = synthetic_articles(args.articles, seed=100 + i)
+            portal = PortalServer(0, articles=articles, host=f"127.0.0.{i + 2}").start()
+            portal.latency = args.latency
+            portals.append(portal)
+        total = args.hosts * args.articles
+        print(f"{args.hosts} hosts x {args.articles} articles, {args.latency * 1000:.0f} ms a page")
+        with tempfile.TemporaryDirectory() as tmp:
+            rates = {}
+            for workers in args.workers:
+                rate, busy, machine = run(portals, workers, total, Path(tmp))
+                rates[workers] = rate
+                base = rates[args.workers[0]]
+                limit = "  <- the machine's CPU is the limit" if machine > 0.9 else ""
+                print(f"{workers} worker(s): {rate:6.1f} pages/s  x{rate / base:.2f}  "
+                      f"(CPU of the cluster's processes: {busy:.1f} s; machine "
+                      f"{machine:.0%} busy){limit}", flush=True)  # fmt: skip
+            stored = archive_rate(portals, total, Path(tmp))
+            print(f"archive node alone, from a backlog: {stored:.0f} articles/s")
+    finally:
+        for portal in portals:
+            portal.stop()
+
+
+if __name__ == "__main__":
+    main()

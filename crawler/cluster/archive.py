@@ -1,0 +1,461 @@
+"""``newswatch run --role archive``: the one node of a cluster that owns the SQLite archive.
+
+It is the daemon (:mod:`crawler.daemon`: schedule, signals, reload, health, alerts), with
+its checks done by the cluster's workers: a check pushes the source's entry points into the
+source's request stream (:class:`RemoteCheck`) and is over when every request it led to is
+done. :class:`ArchiveNode` consumes the events stream through the ``archive`` consumer
+group, in order: ``spawn`` (a worker pushed a request of a check), ``done`` (a request ended,
+with what happened), ``article`` (a processed article: rules, dedup, stories and the
+archive transaction, as in a single process), ``fetch`` (what an entry point answered). An
+event is acknowledged once handled; after a restart the node first handles what it had
+read but not acknowledged. Storing is idempotent (canonical URL unique; one alert per rule,
+story and channel), so an article handed over twice changes nothing.
+
+It publishes what workers need to skip work (:mod:`crawler.cluster.state`): the archived
+URLs, entry points' validators and sitemap children; after a Redis restart that lost them,
+it publishes them again. A worker that stops heart-beating raises an alarm, once, and one
+more when it comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.exceptions import ResponseError
+from scrapy import Request
+
+from crawler.cluster import wire
+from crawler.cluster.connection import async_client, sync_client
+from crawler.cluster.keys import ARCHIVE_GROUP, Keys
+from crawler.cluster.queue import ensure_group
+from crawler.daemon import Daemon
+from crawler.extensions import CheckResult
+from crawler.page_stage import RECORD_VERSION
+from crawler.pipelines import alerts_for, archive_mapping, heavily_repaired
+from crawler.runtime import Runtime
+from spiders.source import SourceSpider
+from storage import utc_now
+from storage.health import AlarmEvent, queue_alarm
+
+__all__ = ["ArchiveDaemon", "ArchiveNode", "RemoteCheck"]
+
+LOGGER = logging.getLogger(__name__)
+
+RESYNC_EVERY = 30.0  # seconds between looks at whether Redis still has what was published
+
+
+@dataclass
+class _Tally:
+    """One check in flight across the cluster."""
+
+    result: CheckResult
+    pushed: int
+    future: asyncio.Future[CheckResult]
+    started: float = field(default_factory=time.monotonic)
+    done: int = 0
+    stats: Counter[str] = field(default_factory=Counter)
+
+
+class RemoteCheck:
+    """A source's checks, done by the workers (the archive node's ``SourceCrawler``)."""
+
+    def __init__(self, node: ArchiveNode, source: str) -> None:
+        self.node = node
+        self.source = source
+
+    async def check(
+        self, *, run_id: str | None = None, trigger: str = "daemon", timeout: float | None = None
+    ) -> CheckResult:
+        return await self.node.run_check(self.source, run_id or "", trigger, timeout)
+
+    async def stop(self, *, reason: str = "shutdown") -> None:
+        """Nothing runs here (the workers hold the requests): a check still open ends."""
+        self.node.end_checks(self.source, reason)
+
+
+class ArchiveNode:
+    def __init__(self, runtime: Runtime) -> None:
+        cluster = runtime.config.cluster
+        assert cluster is not None, "the archive node needs [cluster]"
+        self.runtime = runtime
+        self.keys = Keys(cluster.key_prefix)
+        self.client: Any = async_client(cluster)
+        self.sync: Any = sync_client(cluster)
+        self.consumer = f"{socket.gethostname()}:{os.getpid()}"
+        self.tallies: dict[str, _Tally] = {}
+        self.spiders: dict[str, SourceSpider] = {}
+        self.stale_workers: set[str] = set()
+        self.newer_records = False
+        self.handled = 0
+
+    # -- checks --------------------------------------------------------------------------
+
+    def _spider(self, source: str) -> SourceSpider:
+        """A spider of ``source`` to build its entry requests (never crawls)."""
+        config = self.runtime.config.source(source)
+        spider = self.spiders.get(source)
+        if spider is None or spider.source_config != config:
+            spider = SourceSpider(source=source)
+            spider.source_config = config
+            self.spiders[source] = spider
+        return spider
+
+    async def run_check(
+        self, source: str, check: str, trigger: str, timeout: float | None
+    ) -> CheckResult:
+        spider = self._spider(source)
+        requests: list[Request] = list(spider.entry_requests())
+        result = CheckResult(source=source, run_id=check, trigger=trigger, started_at=utc_now())
+        future: asyncio.Future[CheckResult] = asyncio.get_running_loop().create_future()
+        tally = _Tally(result, len(requests), future)
+        self.tallies[check] = tally
+        stream = self.keys.requests(source)
+        await asyncio.to_thread(ensure_group, self.sync, stream)
+        pipe = self.client.pipeline(transaction=True)
+        for request in requests:
+            request.meta["newswatch_check"] = check
+            pipe.xadd(stream, {"r": wire.dumps(request.to_dict(spider=spider))})
+        try:
+            await pipe.execute()
+        except Exception:
+            self.tallies.pop(check, None)
+            raise
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            LOGGER.warning("[%s] check still open after %.0f s: ending it", source, timeout)
+            self._finish(tally, "check_timeout")
+            return await future
+
+    def end_checks(self, source: str, reason: str) -> None:
+        """End the open checks of ``source`` (what the workers still do for them is stored
+        when it arrives, without counting for them)."""
+        for tally in [t for t in self.tallies.values() if t.result.source == source]:
+            self._finish(tally, reason)
+
+    def _finish(self, tally: _Tally, reason: str) -> None:
+        result = tally.result
+        self.tallies.pop(result.run_id, None)
+        result.finished_at = utc_now()
+        result.duration = time.monotonic() - tally.started
+        result.finish_reason = reason
+        result.stats = dict(tally.stats)
+        runtime = self.runtime
+        policy = runtime.config.alarms.policy()
+        channels = runtime.config.alarms.channels
+        future = runtime.writer.submit(
+            lambda archive: archive.record_check(
+                result.row(), policy=policy, alarm_channels=channels, failed=result.failed
+            )
+        )
+        loop = tally.future.get_loop()
+
+        def recorded(done: Any) -> None:
+            exc = done.exception()
+            if exc is None:
+                result.health = done.result()
+                if result.health is not None and result.health.alarms:
+                    runtime.alerts_queued()
+            else:
+                LOGGER.error("recording the check of %s failed: %s", result.source, exc)
+            if not tally.future.done():
+                tally.future.set_result(result)
+
+        future.add_done_callback(lambda done: loop.call_soon_threadsafe(recorded, done))
+
+    # -- events --------------------------------------------------------------------------
+
+    async def consume(self) -> None:
+        """Handle the events stream, in order, forever (the node's one consumer): first
+        what an earlier archive node read but did not acknowledge (it stopped, or was
+        killed), then what this one read before a restart of the loop, then new events."""
+        await asyncio.to_thread(ensure_group, self.sync, self.keys.events, ARCHIVE_GROUP)
+        await self._take_over()
+        pending = True
+        while True:
+            try:
+                answer = await self.client.xreadgroup(
+                    ARCHIVE_GROUP,
+                    self.consumer,
+                    {self.keys.events: "0" if pending else ">"},
+                    count=200,
+                    block=None if pending else 1000,
+                )
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                LOGGER.warning("the events stream lost its group (Redis restarted?)")
+                await asyncio.to_thread(ensure_group, self.sync, self.keys.events, ARCHIVE_GROUP)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                LOGGER.warning("reading events from Redis failed: %s; trying again", exc)
+                await asyncio.sleep(1)
+                continue
+            entries = [e for _, batch in answer or [] for e in batch]
+            if pending and not entries:
+                pending = False
+                continue
+            for _entry_id, fields in entries:
+                if fields and b"e" in fields:
+                    try:
+                        await self._handle(wire.loads(fields[b"e"]))
+                    except Exception as exc:  # one bad event never stops the node
+                        LOGGER.exception("an event could not be handled: %s", exc)
+            if entries:  # acknowledged once handled, the batch at once
+                await self._ack([entry_id for entry_id, _ in entries])
+            self.handled += len(entries)
+
+    async def _take_over(self) -> None:
+        """Make this node the holder of every event an earlier archive node held."""
+        start = "0-0"
+        while True:
+            next_start, entries, *_ = await self.client.xautoclaim(
+                self.keys.events, ARCHIVE_GROUP, self.consumer, min_idle_time=0,
+                start_id=start, count=500,
+            )  # fmt: skip
+            if entries:
+                LOGGER.info("took over %d event(s) an earlier archive node had read", len(entries))
+            start = next_start.decode() if isinstance(next_start, bytes) else str(next_start)
+            if start == "0-0":
+                return
+
+    async def _ack(self, entry_ids: list[Any]) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.xack(self.keys.events, ARCHIVE_GROUP, *entry_ids)
+        pipe.xdel(self.keys.events, *entry_ids)
+        await pipe.execute()
+
+    async def _handle(self, event: dict[str, Any]) -> None:
+        kind = event.get("t")
+        if kind == "article":
+            await self._article(event)
+        elif kind == "done":
+            self._done(event)
+        elif kind == "spawn":
+            tally = self.tallies.get(event.get("check", ""))
+            if tally is not None:
+                tally.pushed += 1
+        elif kind == "fetch":
+            await self._fetch(event)
+
+    async def _article(self, event: dict[str, Any]) -> None:
+        record = event["record"]
+        if record.get("v", 0) > RECORD_VERSION and not self.newer_records:
+            self.newer_records = True
+            LOGGER.warning(
+                "a worker sends processed articles of version %s (this node reads %s): "
+                "upgrade the archive node; what it can read is stored",
+                record.get("v"),
+                RECORD_VERSION,
+            )
+        runtime = self.runtime
+        view = runtime.view
+        alerts = alerts_for(view, record)
+        mapping = archive_mapping(record, view.host_aliases.get(record["source"]))
+        stored = await runtime.writer.run(lambda a: a.add_article(mapping, alerts=alerts))
+        if stored.alerts:
+            runtime.alerts_queued()
+        tally = self.tallies.get(event.get("check", ""))
+        if tally is not None:
+            stats = tally.stats
+            stats["newswatch/pages"] += 1
+            stats[f"newswatch/lang/{record.get('lang')}"] += 1
+            if heavily_repaired(record.get("repairs") or {}):
+                stats["newswatch/pages_repaired"] += 1
+            if stored.created:
+                stats["newswatch/articles_new"] += 1
+                stats[
+                    "newswatch/stories_new" if stored.new_story else "newswatch/stories_joined"
+                ] += 1
+            elif stored.revised:
+                stats["newswatch/articles_revised"] += 1
+            else:
+                stats["newswatch/articles_duplicate"] += 1
+        first = mapping.get("fetched_at") or utc_now()
+        known = {url: first for url in {mapping["canonical_url"], *mapping.get("aliases", [])}}
+        await self.client.hset(self.keys.known, mapping=known)
+        if "done" in event:
+            self._done(event["done"])
+
+    def _done(self, event: dict[str, Any]) -> None:
+        tally = self.tallies.get(event.get("check", ""))
+        if tally is None:
+            return  # a check that timed out, or from before a restart
+        tally.done += 1
+        if not event.get("again"):
+            stats = tally.stats
+            stats["downloader/request_count"] += 1
+            status = event.get("status")
+            if status is not None:
+                stats["downloader/response_count"] += 1
+                stats[f"downloader/response_status_count/{status}"] += 1
+                if status == 304:
+                    stats["newswatch/not_modified"] += 1
+            if event.get("known"):
+                stats["newswatch/articles_known"] += int(event["known"])
+            if event.get("empty"):
+                stats["newswatch/pages"] += 1
+                stats["newswatch/articles_empty"] += 1
+                stats["newswatch/errors"] += 1
+            error = event.get("error")
+            if error:
+                stats["newswatch/errors"] += 1
+                stats[f"newswatch/errors/{error}"] += 1
+                if event.get("entry_error"):
+                    stats["newswatch/entry_errors"] += 1
+        if tally.done >= tally.pushed:
+            self._finish(tally, "finished")
+
+    async def _fetch(self, event: dict[str, Any]) -> None:
+        url, parent, kind = event["url"], event.get("parent"), event["kind"]
+
+        def record(archive: Any) -> tuple[Any, list[str]]:
+            archive.record_fetch(
+                url,
+                source=event.get("source", ""),
+                kind=kind,
+                status=event.get("status"),
+                etag=event.get("etag"),
+                last_modified=event.get("last_modified"),
+                error=event.get("error"),
+                parent=parent,
+            )
+            children = archive.children(parent, kind=kind) if parent else []
+            return archive.fetch_state(url), children
+
+        state, children = await self.runtime.writer.run(record)
+        pipe = self.client.pipeline(transaction=False)
+        if state is not None and (state.etag or state.last_modified):
+            pipe.hset(self.keys.validators, url, wire.dumps(
+                {"etag": state.etag, "last_modified": state.last_modified}))  # fmt: skip
+        if parent:
+            pipe.hset(self.keys.children, parent, wire.dumps(children))
+        await pipe.execute()
+
+    # -- publishing --------------------------------------------------------------------
+
+    async def publish(self) -> None:
+        """Keep ``known``, ``validators`` and ``children`` in Redis, again after a Redis
+        restart that lost them."""
+        while True:
+            try:
+                if not await self.client.exists(self.keys.known_synced):
+                    await self._publish_all()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                LOGGER.warning("publishing the archive's URLs to Redis failed: %s", exc)
+            await asyncio.sleep(RESYNC_EVERY)
+
+    async def _publish_all(self) -> None:
+        started = time.monotonic()
+        batches = await self.runtime.reader.run(lambda a: list(a.known_index()))
+        count = 0
+        for batch in batches:
+            await self.client.hset(self.keys.known, mapping={u: f or "" for u, f in batch})
+            count += len(batch)
+        # Validators are not published again: they come back with the next fetches. So
+        # after Redis lost its data (a restart without persistence), each entry point is
+        # next asked unconditionally, and an article that was on its way to this node
+        # when the data went is found again in it (a 304 would hide it).
+        entries = await self.runtime.reader.run(lambda a: a.entry_validators())
+        pipe = self.client.pipeline(transaction=False)
+        children: dict[str, list[str]] = {}
+        for url, _etag, _modified, parent in entries:
+            if parent:
+                children.setdefault(parent, []).append(url)
+        for parent, urls in children.items():
+            pipe.hset(self.keys.children, parent, wire.dumps(sorted(urls)))
+        pipe.set(self.keys.known_synced, utc_now())
+        await pipe.execute()
+        LOGGER.info(
+            "published %d archived URLs and %d entry points to Redis in %.1f s",
+            count,
+            len(entries),
+            time.monotonic() - started,
+        )
+
+    # -- workers -------------------------------------------------------------------------
+
+    async def watch_workers(self) -> None:
+        while True:
+            cluster = self.runtime.config.cluster
+            assert cluster is not None
+            stale_after = cluster.worker_timeout_seconds
+            await asyncio.sleep(max(1.0, stale_after / 3))
+            try:
+                beats = await self.client.hgetall(self.keys.workers)
+            except Exception as exc:
+                LOGGER.warning("reading the workers' heartbeats failed: %s", exc)
+                continue
+            now = datetime.now(UTC)
+            for raw, value in beats.items():
+                worker = raw.decode() if isinstance(raw, bytes) else str(raw)
+                beat = wire.loads(value)
+                at = datetime.fromisoformat(str(beat["heartbeat_at"]).replace("Z", "+00:00"))
+                age = (now - at).total_seconds()
+                if age > stale_after * 20:
+                    # long gone (killed, its machine lost): no longer listed or alarmed
+                    await self.client.hdel(self.keys.workers, worker)
+                    self.stale_workers.discard(worker)
+                    LOGGER.info("forgot worker %s, silent for %.0f s", worker, age)
+                elif age > stale_after and worker not in self.stale_workers:
+                    self.stale_workers.add(worker)
+                    self._alarm(worker, "raised", f"worker {worker} stopped heart-beating "
+                                f"{age:.0f} s ago; what it held goes to the others after the "
+                                "lease")  # fmt: skip
+                elif age <= stale_after and worker in self.stale_workers:
+                    self.stale_workers.discard(worker)
+                    self._alarm(worker, "recovered", f"worker {worker} is heart-beating again")
+
+    def _alarm(self, worker: str, event: str, message: str) -> None:
+        log = LOGGER.warning if event == "raised" else LOGGER.info
+        log("alarm worker %s: %s", event, message)
+        alarm = AlarmEvent(f"worker {worker}", "worker", event, message)
+        channels = self.runtime.config.alarms.channels
+        stamp = utc_now()
+        written = self.runtime.writer.submit(
+            lambda a: queue_alarm(a.db, alarm, channels=channels, now=stamp)
+        )
+        if channels:  # delivery looks once the alarm is committed
+            written.add_done_callback(lambda _: self.runtime.alerts_queued())
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        self.sync.close()
+
+
+class ArchiveDaemon(Daemon):
+    """The daemon of the archive node: its checks go to the workers."""
+
+    role = "archive"
+
+    def _checker(self, source: Any) -> Any:
+        if not hasattr(self, "node"):
+            assert self.runtime is not None
+            self.node = ArchiveNode(self.runtime)
+        return RemoteCheck(self.node, source.name)
+
+    async def _begin(self) -> list[asyncio.Task[None]]:
+        assert self.runtime is not None
+        if not hasattr(self, "node"):
+            self.node = ArchiveNode(self.runtime)
+        await asyncio.to_thread(self.node.sync.ping)
+        return [
+            asyncio.create_task(self.node.consume()),
+            asyncio.create_task(self.node.publish()),
+            asyncio.create_task(self.node.watch_workers()),
+        ]
+
+    async def _end(self) -> None:
+        await self.node.close()

@@ -1,0 +1,214 @@
+"""What a worker owes the archive node for each request it took from the queue.
+
+A request popped from a source's stream is *held* by the worker until it is *finished*:
+its processed article (if any) and a ``done`` event go to the events stream, and the
+entry is acknowledged and deleted, all in one transaction. So a worker killed at any
+moment either handed the article over and acknowledged the request, or did neither (and
+another worker does the request again after the lease: the archive stores an article once,
+by its canonical URL, and alerts once per story).
+
+- :class:`Ledger`: holds, finishes, schedules (the requests a response leads to go to the
+  cluster's queue, counted before the response is finished) and keeps leases alive.
+- :class:`FinishSpiderMiddleware` (10): pushes a response's requests to the cluster's
+  queue and finishes the response when it yielded no article.
+- :class:`HandOffPipeline` (900): finishes an article's request with its processed article;
+  dropped or failed items finish theirs too (signals).
+
+``done`` events say what happened (status, 304, error kind, known links filtered, empty
+page), so the archive node can count a check's numbers and tell when it is over; an
+``article`` event carries its request's ``done`` with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from typing import Any
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+
+from crawler.cluster import wire
+from crawler.cluster.keys import WORKER_GROUP, Keys
+from crawler.cluster.queue import ENTRY
+from crawler.resources import runtime_for
+from crawler.runtime import Runtime
+
+__all__ = ["FinishSpiderMiddleware", "HandOffPipeline", "Ledger"]
+
+LOGGER = logging.getLogger(__name__)
+
+Entry = tuple[str, str]
+
+
+class Ledger:
+    def __init__(self, runtime: Runtime) -> None:
+        cluster = runtime.config.cluster
+        assert cluster is not None, "the ledger needs [cluster]"
+        self.runtime = runtime
+        self.client = runtime.cluster_async
+        self.keys = Keys(cluster.key_prefix)
+        self.held: dict[Entry, float] = {}
+        self.finished = 0
+        self.failed = 0
+        self.recent: deque[float] = deque()  # when articles were handed over, last minute
+
+    # -- holding -------------------------------------------------------------------------
+
+    def hold(self, entry: Entry) -> None:
+        self.held[entry] = time.monotonic()
+
+    def release(self, entry: Entry) -> None:
+        self.held.pop(entry, None)
+
+    # -- scheduling ----------------------------------------------------------------------
+
+    def schedule(self, request: Request) -> bool:
+        """Push ``request`` to the cluster's queue unless its check saw it already."""
+        seen = self.runtime.cluster_seen
+        if not request.dont_filter and seen is not None and seen.request_seen(request):
+            return False
+        self.runtime.cluster_queue.push(request)
+        return True
+
+    # -- finishing -----------------------------------------------------------------------
+
+    async def finish(
+        self,
+        meta: dict[str, Any],
+        url: str,
+        outcome: dict[str, Any],
+        record: dict[str, Any] | None = None,
+    ) -> None:
+        """Hand over ``record`` (if any) and a ``done`` event for the queue entry named in
+        ``meta``, and acknowledge the entry; once per entry."""
+        raw = meta.get(ENTRY)
+        if raw is None:
+            return  # not from the cluster's queue (robots.txt)
+        entry: Entry = (raw[0], raw[1])
+        if entry not in self.held:
+            return  # finished already
+        del self.held[entry]
+        source, entry_id = entry
+        check = meta.get("newswatch_check", "")
+        done = {
+            "t": "done",
+            "check": check,
+            "source": source,
+            "kind": meta.get("newswatch_kind"),
+            "url": url,
+            "worker": self.runtime.worker_id,
+            **outcome,
+        }
+        pipe = self.client.pipeline(transaction=True)
+        if record is not None:  # the article and its request's end: one event
+            event = {"t": "article", "check": check, "record": record, "done": done}
+        else:
+            event = done
+        pipe.xadd(self.keys.events, {"e": wire.dumps(event)})
+        stream = self.keys.requests(source)
+        pipe.xack(stream, WORKER_GROUP, entry_id)
+        pipe.xdel(stream, entry_id)
+        await pipe.execute()
+        self.finished += 1
+        if outcome.get("error"):
+            self.failed += 1
+        if record is not None:
+            self.recent.append(time.monotonic())
+            self.pages_per_minute()
+
+    def pages_per_minute(self) -> int:
+        """Articles handed over in the last minute."""
+        now = time.monotonic()
+        while self.recent and now - self.recent[0] >= 60:
+            self.recent.popleft()
+        return len(self.recent)
+
+    async def refresh(self) -> None:
+        """Keep this worker's leases: reset the idle time of every entry it holds."""
+        if self.held:
+            self.runtime.cluster_queue.refresh(list(self.held))
+
+    def give_up(self) -> None:
+        """Stopping: what this worker holds becomes available to the others at once."""
+        queue = self.runtime.cluster_queue
+        if self.held and queue is not None:
+            cluster = self.runtime.config.cluster
+            assert cluster is not None
+            queue.refresh(list(self.held), idle_ms=int(cluster.lease_seconds * 1000) + 1000)
+            LOGGER.info("gave back %d request(s) to the other workers", len(self.held))
+            self.held.clear()
+
+
+def _outcome(response: Response) -> dict[str, Any]:
+    return {
+        "status": response.status,
+        "known": int(response.meta.get("newswatch_known", 0)),
+        "error": response.meta.get("newswatch_error"),
+        "entry_error": bool(response.meta.get("newswatch_entry_error")),
+    }
+
+
+class FinishSpiderMiddleware:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FinishSpiderMiddleware:
+        return cls(runtime_for(crawler))
+
+    async def process_spider_output(self, response: Response, result: Any) -> Any:
+        ledger: Ledger = self.runtime.cluster_ledger
+        items = 0
+        async for entry in result:
+            if isinstance(entry, Request):
+                # To the cluster's queue, counted for its check before this response is
+                # finished (so the check cannot look over while its requests wait).
+                ledger.schedule(entry)
+                continue
+            items += 1
+            yield entry
+        if not items:
+            await ledger.finish(response.meta, response.url, _outcome(response))
+
+    async def process_spider_exception(self, response: Response, exception: Exception) -> None:
+        """A callback that failed still ends its request (Scrapy logs the error)."""
+        outcome = {**_outcome(response), "error": type(exception).__name__}
+        await self.runtime.cluster_ledger.finish(response.meta, response.url, outcome)
+
+
+class HandOffPipeline:
+    """Finishes an article's request with its processed article (the last pipeline)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> HandOffPipeline:
+        pipeline = cls(runtime_for(crawler))
+        crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(pipeline.item_error, signal=signals.item_error)
+        return pipeline
+
+    async def process_item(self, item: Any) -> Any:
+        meta = {
+            ENTRY: item.get("queue_entry"),
+            "newswatch_check": item.get("check") or "",
+            "newswatch_kind": "article",
+        }
+        await self.runtime.cluster_ledger.finish(
+            meta, item["url"], {"status": 200}, record=item["record"]
+        )
+        return item
+
+    async def item_dropped(self, item: Any, response: Response, exception: Any, spider: Spider):  # type: ignore[no-untyped-def]
+        await self.runtime.cluster_ledger.finish(
+            response.meta, response.url, {"status": response.status, "empty": 1}
+        )
+
+    async def item_error(self, item: Any, response: Response, spider: Spider, failure: Any):  # type: ignore[no-untyped-def]
+        await self.runtime.cluster_ledger.finish(
+            response.meta, response.url, {"status": response.status, "error": "pipeline"}
+        )

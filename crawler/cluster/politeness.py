@@ -1,0 +1,96 @@
+"""Politeness across all workers: a per-host slot in Redis.
+
+Every worker's downloads to one host share one budget: at most ``[crawl]
+concurrency_per_host`` requests in flight and one start per source's ``delay`` seconds,
+whichever worker sends them. :class:`GlobalHostSlots` (a downloader middleware, 950: the
+last before the download, the first to see its answer) takes a slot before a request
+leaves and gives it back when it ends, before retries and redirects make new requests
+from it; the check-and-take is one Lua
+script, timed by the Redis server's clock, so workers on machines whose clocks differ
+still agree. A slot a dead worker held expires after the download timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+
+from crawler.cluster.keys import Keys
+from crawler.resources import runtime_for
+from crawler.runtime import Runtime
+from crawler.text.urls import host_of
+
+__all__ = ["GlobalHostSlots"]
+
+# KEYS: holders (sorted set: holder -> expiry ms), next allowed start (ms)
+# ARGV: holder, expiry ms from now, concurrency, delay ms
+# Returns 0 when the slot is taken, else how many ms to wait before asking again.
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 25 end
+local next_at = tonumber(redis.call('GET', KEYS[2]) or '0')
+if next_at > now then return next_at - now end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+local delay = tonumber(ARGV[4])
+if delay > 0 then redis.call('SET', KEYS[2], now + delay, 'PX', delay) end
+return 0
+"""
+
+SLOT = "newswatch_host_slot"
+
+
+class GlobalHostSlots:
+    def __init__(self, runtime: Runtime, timeout: float) -> None:
+        cluster = runtime.config.cluster
+        assert cluster is not None, "GlobalHostSlots needs [cluster]"
+        self.runtime = runtime
+        self.keys = Keys(cluster.key_prefix)
+        self.hold_ms = int((timeout + 30) * 1000)
+        self.take = runtime.cluster_async.register_script(_TAKE)
+        self.counter = itertools.count()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> GlobalHostSlots:
+        return cls(runtime_for(crawler), crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 30))
+
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        host = host_of(request.url)
+        if not host or SLOT in request.meta:
+            return
+        config = self.runtime.config
+        source = config.sources_by_name.get(request.meta.get("newswatch_source", ""))
+        delay = source.delay if source is not None else 0.0
+        holder = f"{self.runtime.worker_id}:{next(self.counter)}"
+        keys = [self.keys.host_holders(host), self.keys.host_next(host)]
+        args = [holder, self.hold_ms, config.crawl.concurrency_per_host, int(delay * 1000)]
+        while True:
+            wait = int(await self.take(keys=keys, args=args))
+            if wait == 0:
+                break
+            await asyncio.sleep(min(wait, 5000) / 1000)
+        request.meta[SLOT] = (host, holder)
+
+    async def _give_back(self, request: Request) -> None:
+        slot = request.meta.pop(SLOT, None)
+        if slot is not None:
+            await self.runtime.cluster_async.zrem(self.keys.host_holders(slot[0]), slot[1])
+
+    async def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        await self._give_back(request)
+        return response
+
+    async def process_exception(
+        self, request: Request, exception: Exception, spider: Spider | None = None
+    ) -> Any:
+        await self._give_back(request)
+        return None

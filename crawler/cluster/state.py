@@ -1,0 +1,93 @@
+"""The crawl state of a worker, which sees the archive only through Redis.
+
+The archive node publishes what a crawl needs to know (:mod:`crawler.cluster.archive`):
+the canonical URLs of archived articles and their aliases with when each was first stored
+(``known``), each entry point's last validators (``validators``) and the sitemaps a sitemap
+index last led to (``children``). :class:`RedisCrawlState` answers the crawl-state
+questions (:class:`storage.crawl_state.CrawlState`) from them, and sends what each fetch of
+an entry point answered to the archive node as a ``fetch`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from crawler.cluster import wire
+from crawler.cluster.keys import Keys
+from storage.db import FetchState
+
+__all__ = ["RedisCrawlState"]
+
+LOGGER = logging.getLogger(__name__)
+
+
+def _time(stamp: Any) -> datetime | None:
+    if not stamp:
+        return None
+    text = stamp.decode() if isinstance(stamp, bytes) else str(stamp)
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class RedisCrawlState:
+    def __init__(self, client: Any, keys: Keys) -> None:
+        self.client = client
+        self.keys = keys
+        self._sending: set[asyncio.Task[Any]] = set()
+
+    async def known(self, urls: Sequence[str]) -> dict[str, datetime | None]:
+        if not urls:
+            return {}
+        urls = list(dict.fromkeys(urls))
+        values = await self.client.hmget(self.keys.known, urls)
+        return {url: _time(value) for url, value in zip(urls, values, strict=True) if value}
+
+    async def validators(self, url: str) -> FetchState | None:
+        value = await self.client.hget(self.keys.validators, url)
+        if not value:
+            return None
+        data = wire.loads(value)
+        return FetchState(url, data.get("etag"), data.get("last_modified"), data.get("status"),
+                          data.get("at"))  # fmt: skip
+
+    async def children(self, url: str, *, kind: str) -> list[str]:
+        value = await self.client.hget(self.keys.children, url)
+        return list(wire.loads(value)) if value else []
+
+    def record_fetch(
+        self,
+        url: str,
+        *,
+        source: str,
+        kind: str,
+        status: int | None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        error: str | None = None,
+        parent: str | None = None,
+    ) -> None:
+        event = {
+            "t": "fetch",
+            "url": url,
+            "source": source,
+            "kind": kind,
+            "status": status,
+            "etag": etag,
+            "last_modified": last_modified,
+            "error": error,
+            "parent": parent,
+        }
+        task = asyncio.ensure_future(self.client.xadd(self.keys.events, {"e": wire.dumps(event)}))
+        self._sending.add(task)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[Any]) -> None:
+        self._sending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            LOGGER.error("a fetch record did not reach the archive node: %s", task.exception())

@@ -1,0 +1,244 @@
+"""The page stage: what a downloaded article page becomes before the archive sees it.
+
+:func:`page_input` turns a spider's item and its source's options into plain data;
+:func:`process_article` (I/O-free, CPU-bound) runs the page pipeline on it (decode, extract,
+repair, clean, language, dates, origin), then the content fingerprint, the MinHash
+signature, the catalogue entities the article names and its cross-language story keys,
+and returns the *processed article*: a versioned record of plain data (strings, numbers,
+lists, dicts, the raw page as bytes; the signature as integers), so it can cross a process
+boundary or Redis and be read by another release during an upgrade. What depends on the
+archive (stories, revisions) or on the rules (alerts) happens where the archive is.
+
+:class:`PageWorkers` runs the stage in a pool of worker processes fed from the reactor
+(``[crawl] workers``, default: the machine's cores), so downloads never wait on it and the
+other cores are used; ``workers = 0`` runs it in the crawling process (on a thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from typing import Any
+
+from alerts.matching import RuleSet
+from crawler.config import EntityConfig, SourceConfig
+from crawler.text.crosslang import story_keys
+from crawler.text.dedup import content_fingerprint, signature
+from crawler.text.entities import Catalogue, load_catalogue
+from crawler.text.page import process_page
+
+__all__ = [
+    "RECORD_VERSION",
+    "PageWorkers",
+    "default_workers",
+    "entity_scanner",
+    "page_input",
+    "process_article",
+    "record_signature",
+]
+
+LOGGER = logging.getLogger(__name__)
+
+RECORD_VERSION = 1
+
+
+def page_input(item: Mapping[str, Any], source: SourceConfig) -> dict[str, Any]:
+    """The page stage's input for a spider item of ``source`` (plain data)."""
+    return {
+        "source": item["source"],
+        "url": item["url"],
+        "body": item["body"],
+        "content_type": item.get("content_type"),
+        "redirect_urls": list(item.get("redirect_urls") or []),
+        "fetched_at": item.get("fetched_at"),
+        "hint_title": item.get("hint_title"),
+        "hint_published_at": item.get("hint_published_at"),
+        "options": {
+            "encoding": source.encoding,
+            "language": source.language,
+            "title_selector": source.selectors.title,
+            "body_selector": source.selectors.body,
+            "date_selector": source.selectors.date,
+            "host_aliases": dict(source.host_aliases),
+            "timezone": source.timezone,
+        },
+    }
+
+
+def entity_scanner(catalogue: Catalogue) -> RuleSet:
+    """A rule set with no rules over ``catalogue``: its scan finds the entities."""
+    return RuleSet([], catalogue)
+
+
+def process_article(
+    data: Mapping[str, Any], catalogue: Catalogue, scanner: RuleSet | None = None
+) -> dict[str, Any]:
+    """The processed article for page-stage input ``data`` (see the module doc), the
+    catalogue's entities found by ``scanner`` (:func:`entity_scanner`, built once per
+    catalogue by the caller). An empty ``text`` means the page held no article."""
+    options = data["options"]
+    page = process_page(
+        data["body"],
+        url=data["url"],
+        content_type=data.get("content_type"),
+        encoding=options.get("encoding"),
+        language=options.get("language"),
+        title_selector=options.get("title_selector"),
+        body_selector=options.get("body_selector"),
+        date_selector=options.get("date_selector"),
+        host_aliases=options.get("host_aliases") or None,
+        fetched_at=data.get("fetched_at"),
+        timezone=options.get("timezone") or "Asia/Shanghai",
+        catalogue=catalogue,
+    )
+    title = page.title or data.get("hint_title") or ""
+    published = page.published_at or data.get("hint_published_at")
+    record: dict[str, Any] = {
+        "v": RECORD_VERSION,
+        "source": data["source"],
+        "url": data["url"],
+        "canonical_url": page.canonical_url,
+        "redirect_urls": list(data.get("redirect_urls") or []),
+        "fetched_at": data.get("fetched_at"),
+        "content_type": data.get("content_type"),
+        "html": data["body"],
+        "title": title,
+        "text": page.text,
+        "lang": page.lang,
+        "encoding": page.encoding,
+        "published_at": published,
+        "published_precision": page.published_precision or ("minute" if published else None),
+        "origin": page.origin,
+        "repairs": page.repairs,
+    }
+    if not page.text.strip():
+        return record
+    basis = page.text or title
+    if scanner is None:  # (a RuleSet without rules is falsy: its len is 0)
+        scanner = entity_scanner(catalogue)
+    scan = scanner.scan(title=title, text=page.text)
+    values = signature(basis)
+    record.update(
+        fingerprint=content_fingerprint(basis),
+        signature=None if values is None else [int(v) for v in values],
+        entities=scan.entities,
+        story_keys=story_keys(title, page.text, mentions=scan.mentions, published=published),
+    )
+    return record
+
+
+def record_signature(record: Mapping[str, Any]) -> Any:
+    """The MinHash signature of a processed article as the archive stores it (numpy)."""
+    import numpy as np
+
+    values = record.get("signature")
+    return None if values is None else np.asarray(values, dtype=np.uint64)
+
+
+# -- the worker processes ------------------------------------------------------------------
+
+# A worker process's catalogue and entity scanner, set by the pool's initializer: built
+# once per worker process, since they (hundreds of entities, one automaton) are too large
+# to send with every page. These live only in the pool's processes.
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(entities: Sequence[Mapping[str, Any]]) -> None:
+    catalogue = load_catalogue([EntityConfig(**e) for e in entities])
+    _WORKER.update(catalogue=catalogue, scanner=entity_scanner(catalogue))
+
+
+def _ready() -> bool:
+    return "catalogue" in _WORKER
+
+
+def _in_worker(data: Mapping[str, Any]) -> dict[str, Any]:
+    return process_article(data, _WORKER["catalogue"], _WORKER["scanner"])
+
+
+class PageWorkers:
+    """Runs :func:`process_article` for the crawl: in ``workers`` worker processes, or on
+    one thread of this process when ``workers`` is 0. Worker processes are started with
+    ``forkserver`` (never forked from a process running the reactor and archive threads).
+
+    A pool that breaks (a worker killed, say by the kernel's OOM killer) is replaced and
+    the page tried again on the new one; should worker processes keep failing to start
+    (``MAX_RESTARTS`` in a row), the stage goes on in this process, and says so."""
+
+    MAX_RESTARTS = 3
+
+    def __init__(self, workers: int, entities: Sequence[EntityConfig], catalogue: Catalogue):
+        self.workers = workers
+        self.catalogue = catalogue
+        self.entities = [e.model_dump() for e in entities]
+        self.scanner: RuleSet | None = None
+        self.restarts = 0
+        self.executor = self._executor()
+
+    def _executor(self) -> Executor:
+        if self.workers > 0:
+            context = get_context("forkserver")
+            context.set_forkserver_preload(["crawler.page_stage"])
+            return ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(self.entities,),
+            )
+        self.scanner = entity_scanner(self.catalogue)
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-stage")
+
+    async def process(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        while self.workers > 0:
+            executor = self.executor
+            try:
+                record = await loop.run_in_executor(executor, _in_worker, data)
+            except BrokenProcessPool as exc:
+                self._replace(executor, exc)
+                continue
+            self.restarts = 0
+            return record
+        return await loop.run_in_executor(
+            self.executor, process_article, data, self.catalogue, self.scanner
+        )
+
+    def _replace(self, broken: Executor, exc: BaseException) -> None:
+        if broken is not self.executor:
+            return  # another page already replaced it
+        broken.shutdown(wait=False, cancel_futures=True)
+        self.restarts += 1
+        if self.restarts > self.MAX_RESTARTS:
+            LOGGER.error(
+                "page-stage worker processes keep failing (%s); processing pages in this "
+                "process from now on",
+                exc,
+            )
+            self.workers = 0
+        else:
+            LOGGER.warning("a page-stage worker process died (%s); starting new ones", exc)
+        self.executor = self._executor()
+
+    def warm(self) -> None:
+        """Start the worker processes now (they import the text library: a second or two),
+        rather than when the first page arrives."""
+        if self.workers > 0:
+            for _ in range(self.workers):
+                self.executor.submit(_ready)
+
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers; with ``wait``, once the pages they hold are done."""
+        self.executor.shutdown(wait=wait)
+
+
+def default_workers() -> int:
+    """The machine's cores (what this process may use of them)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

@@ -1,0 +1,110 @@
+"""Parts of a news page that are not its article: comment threads, related-article and
+ranking boxes, the next article an infinite-scroll page renders after this one.
+
+Chinese portals name these blocks in pinyin (``pinglun``, ``xgyd`` for 相关阅读,
+``tuijian``, ``rdph`` for 热点排行, ``xiayipian`` for 下一篇) or head them with a Chinese
+heading (``网友评论``, ``相关阅读``, ``猜你喜欢``), which trafilatura's English class
+lists do not know; extraction then runs on into them. ``prune_tree`` removes them from an
+lxml tree before extraction; ``is_boilerplate_block`` and ``BOILERPLATE_HEADING_RE`` give
+the density extractor the same judgement. The token and heading lists are written by
+hand: they are what portals print, and no library carries them. I/O-free.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+__all__ = [
+    "BOILERPLATE_HEADING_RE",
+    "BOILERPLATE_TOKEN_RE",
+    "is_boilerplate_attr",
+    "prune_tree",
+]
+
+# id/class tokens (split at -, _, spaces and camelCase; pinyin abbreviations included).
+BOILERPLATE_TOKEN_RE = re.compile(
+    r"(?:^|[-_\s])(?:"
+    r"pl|pinglun|plbox|pllist|comments?|cmt|discuss|reply|huifu|liuyan|gentie"
+    r"|xgyd|xgwz|xgxw|xgbd|xiangguan|tuijian|rmtj|rdph|remen|redian|hot-?news|hot-?list"
+    r"|related|relate|relevant|recommend|recommends|guess|cnxh|paihang|ranking|rank-?list"
+    r"|xiayipian|shangyipian|xyp|syp|next-?article|prev-?article|more-?news|yanshen"
+    r")(?:$|[-_\s])"
+)
+_CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# A heading (or a block's first line) that opens such a block.
+BOILERPLATE_HEADING_RE = re.compile(
+    r"^\s*(?:网友评论|網友評論|精彩评论|精彩評論|热门评论|熱門評論|全部评论|全部評論|最新评论"
+    r"|最新評論|评论区|評論區|精选留言|精選留言|发表评论|發表評論|我要评论|我要評論"
+    r"|相关阅读|相關閱讀|相关文章|相關文章|相关新闻|相關新聞|相关报道|相關報導|延伸阅读|延伸閱讀"
+    r"|推荐阅读|推薦閱讀|猜你喜欢|猜你喜歡|热点排行|熱點排行|热门排行|熱門排行|热门推荐|熱門推薦"
+    r"|为你推荐|為你推薦|大家都在看|下一篇|上一篇|继续阅读下一篇|喜欢此内容的人还喜欢"
+    r"|关联新闻|關聯新聞|관련\s*뉴스|관련\s*기사|많이\s*본\s*뉴스|関連記事|関連ニュース"
+    r"|アクセスランキング|Related\s+(?:articles|stories|news)|Read\s+more|Comments?\b)",
+    re.IGNORECASE,
+)
+_KEEP_TAGS = frozenset({"html", "body", "main", "article"})
+_NAMED_XPATH = etree.XPath("//*[@class or @id]")
+_HEADINGS_XPATH = etree.XPath(
+    "//h1|//h2|//h3|//h4|//h5|//h6|//dt|//strong|//b"
+    "|//*[substring(@class, string-length(@class) - 4) = 'title']"
+)
+
+
+def is_boilerplate_attr(value: str | None) -> bool:
+    """Whether an ``id`` or ``class`` value names a comment, related or ranking block."""
+    if not value:
+        return False
+    return BOILERPLATE_TOKEN_RE.search(_CAMEL_RE.sub("-", value).lower()) is not None
+
+
+def _holds_title(node: etree._Element) -> bool:
+    return bool(node.xpath(".//h1"))
+
+
+def _remove(node: etree._Element) -> None:
+    parent = node.getparent()
+    if parent is None:
+        return
+    # Keep the text that follows the node (its tail) in the document.
+    if node.tail and node.tail.strip():
+        previous = node.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + node.tail
+        else:
+            parent.text = (parent.text or "") + node.tail
+    parent.remove(node)
+
+
+def prune_tree(tree: etree._Element) -> int:
+    """Remove comment threads, related-article and ranking boxes and appended next
+    articles from ``tree`` in place; return how many blocks went. A block that holds the
+    page's ``<h1>`` (the article itself) is never removed."""
+    doomed: list[etree._Element] = []
+    for node in _NAMED_XPATH(tree):
+        named = is_boilerplate_attr(node.get("class")) or is_boilerplate_attr(node.get("id"))
+        if named and node.tag not in _KEEP_TAGS and not _holds_title(node):
+            doomed.append(node)
+    for node in _HEADINGS_XPATH(tree):
+        text = "".join(node.itertext()).strip()
+        if node.tag in _KEEP_TAGS or len(text) >= 40 or not BOILERPLATE_HEADING_RE.match(text):
+            continue
+        parent = node.getparent()
+        if (
+            parent is not None
+            and parent.tag not in _KEEP_TAGS
+            and not _holds_title(parent)
+            and parent.getparent() is not None
+        ):
+            doomed.append(parent)
+        else:
+            doomed.append(node)
+    root = tree.getroottree().getroot()
+    removed = 0
+    for node in doomed:
+        # A node inside one already removed has no path to the root any more.
+        if node.getroottree().getroot() is root and node is not root:
+            _remove(node)
+            removed += 1
+    return removed

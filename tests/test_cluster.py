@@ -1,0 +1,395 @@
+"""Scale-out (issue 12), against the real Redis on 127.0.0.1 (a key prefix per test, removed
+afterwards): an archive node and workers in child processes crawl the portal simulator."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.synthetic import common_words, distinct_article, synthetic_articles
+from crawler.demo.portal import PortalServer
+from tests.cluster_support import (
+    REDIS_URL,
+    drop_prefix,
+    fresh_prefix,
+    nodes,
+    picture,
+    query,
+    redis_or_skip,
+    wait_until,
+)
+from tests.conftest import run_cli
+from tests.servers import SlackWebhook
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[tuple[Any, str]]:
+    client = redis_or_skip()
+    prefix = fresh_prefix()
+    yield client, prefix
+    drop_prefix(client, prefix)
+    client.close()
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackWebhook]:
+    webhook = SlackWebhook()
+    yield webhook
+    webhook.close()
+
+
+def cluster_config(
+    prefix: str, *, lease: str = "60s", worker_timeout: str = "30s", url: str = REDIS_URL
+) -> str:
+    return f"""
+[cluster]
+redis_url = "{url}"
+key_prefix = "{prefix}"
+lease = "{lease}"
+worker_timeout = "{worker_timeout}"
+"""
+
+
+def sources(base: str, *, interval: str = "3s", delay: float = 0) -> str:
+    return f"""
+[crawl]
+workers = 1
+[[sources]]
+name = "portal-feeds"
+feeds = ["{base}/feeds/zh.xml", "{base}/feeds/en.atom"]
+interval = "{interval}"
+delay = {delay}
+[[sources]]
+name = "portal-sitemap"
+sitemaps = ["{base}/sitemap.xml"]
+interval = "{interval}"
+delay = {delay}
+[[sources]]
+name = "portal-listings"
+listings = ["{base}/list/"]
+article_links = '/news/[a-z]+/\\d{{4}}/[a-z0-9-]+\\.html$'
+listing_depth = 5
+interval = "{interval}"
+delay = {delay}
+"""
+
+
+def rules(slack: SlackWebhook) -> str:
+    return f"""
+[[rules]]
+name = "h20"
+keywords = ["H20"]
+[[rules]]
+name = "ascend"
+keywords = ["昇腾"]
+[[channels]]
+name = "slack"
+type = "slack"
+webhook_url = "{slack.url}"
+"""
+
+
+def finished_checks(db: Path) -> set[str]:
+    return {row[0] for row in query(db, "SELECT source FROM crawl_runs WHERE "
+                                        "finish_reason = 'finished'")}  # fmt: skip
+
+
+def settled(client: Any, prefix: str) -> bool:
+    """Nothing waits in the cluster: no request in a stream, no event for the archive."""
+    keys = list(client.scan_iter(match=f"{prefix}:*:requests")) + [f"{prefix}:events"]
+    return all(client.xlen(key) == 0 for key in keys if client.exists(key))
+
+
+def test_an_archive_node_and_two_workers_store_what_one_process_stores(
+    portal: PortalServer,
+    slack: SlackWebhook,
+    redis_prefix: tuple[Any, str],
+    tmp_path: Path,
+    write_config,
+) -> None:  # type: ignore[no-untyped-def]
+    client, prefix = redis_prefix
+    single_db, cluster_db = tmp_path / "single.db", tmp_path / "cluster.db"
+    body = sources(portal.base) + rules(slack)
+    single = write_config(f'[archive]\npath = "{single_db}"\n' + body, "single.toml")
+    assert run_cli("--config", str(single), "crawl").returncode == 0
+    config = write_config(
+        f'[archive]\npath = "{cluster_db}"\n' + cluster_config(prefix) + body, "cluster.toml"
+    )
+    # the workers first, so that both wait for requests when the first check starts
+    for *workers, archive in nodes(config, tmp_path, ["worker", "worker", "archive"]):
+        wait_until(lambda: len(finished_checks(cluster_db)) == 3, 90, "a check of each source")
+        wait_until(lambda: settled(client, prefix), 30, "the cluster to settle")
+
+        def cluster_status() -> dict[str, Any]:
+            report = json.loads(run_cli("--config", str(config), "status", "--json").stdout)
+            return dict(report["cluster"])
+
+        # both workers worked (their next heartbeats say so)
+        wait_until(
+            lambda: [w["done"] > 0 for w in cluster_status()["workers"]] == [True, True],
+            15,
+            "both workers' heartbeats",
+        )
+        assert cluster_status()["redis"] == "ok"
+        for node in [*workers, archive]:
+            assert node.stop() == 0
+    want, got = picture(single_db), picture(cluster_db)
+    assert got["articles"] == want["articles"] and len(got["articles"]) == len(portal.site.articles)
+    assert got["stories"] == want["stories"]
+    assert got["alerts"] == want["alerts"] and got["alerts"]
+    # every alert went out once: the single crawl's and the cluster's to the same stand-in
+    titles = Counter(p["blocks"][0]["text"]["text"] for p in slack.delivered)
+    assert set(titles.values()) == {2}, titles
+    runs = query(cluster_db, "SELECT source, requests, new_articles + unchanged FROM crawl_runs "
+                             "WHERE finish_reason = 'finished' ORDER BY id LIMIT 3")  # fmt: skip
+    assert all(requests > 1 for _, requests, _ in runs)
+
+
+def test_a_worker_killed_mid_crawl_loses_no_article(
+    redis_prefix: tuple[Any, str], tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    client, prefix = redis_prefix
+    db = tmp_path / "a.db"
+    articles = synthetic_articles(60, seed=3)
+    with PortalServer(0, articles=articles) as portal:
+        portal.latency = 0.15
+        config = write_config(f"""
+[archive]
+path = "{db}"
+{cluster_config(prefix, lease="3s")}
+[crawl]
+workers = 1
+[[sources]]
+name = "sitemap"
+sitemaps = ["{portal.base}/sitemap.xml"]
+interval = "1h"
+delay = 0
+""")
+        for first, second, archive in nodes(config, tmp_path, ["worker", "worker", "archive"]):
+            wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] >= 8, 60,
+                       "some articles")  # fmt: skip
+            first.kill()  # SIGKILL, mid-crawl: it held requests
+            wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] == 60, 90,
+                       "every article, the killed worker's ones too")  # fmt: skip
+            wait_until(lambda: finished_checks(db), 30, "the check to end")
+            assert second.stop() == 0 and archive.stop() == 0
+        assert "took over" in second.text()  # what the killed worker held
+    assert query(db, "SELECT count(DISTINCT canonical_url) FROM articles")[0][0] == 60
+
+
+def test_a_restarted_archive_node_loses_no_item(
+    slack: SlackWebhook, redis_prefix: tuple[Any, str], tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    client, prefix = redis_prefix
+    db = tmp_path / "a.db"
+    rng, words = random.Random(5), common_words()
+    articles = [distinct_article(i, rng, words) for i in range(40)]
+    with PortalServer(0, articles=articles) as portal:
+        portal.latency = 0.05
+        config = write_config(f"""
+[archive]
+path = "{db}"
+{cluster_config(prefix)}
+[crawl]
+workers = 1
+[[sources]]
+name = "sitemap"
+sitemaps = ["{portal.base}/sitemap.xml"]
+interval = "1h"
+delay = 0
+{rules(slack)}
+""")
+        for archive, worker in nodes(config, tmp_path, ["archive", "worker"]):
+            wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] >= 5, 60,
+                       "some articles")  # fmt: skip
+            archive.kill()  # SIGKILL: events it read but had not acknowledged stay pending
+            time.sleep(2)  # the worker goes on handing articles over
+            for again in nodes(config, tmp_path, ["archive"]):
+                wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] == 40, 90,
+                           "every article")  # fmt: skip
+                wait_until(lambda: len(slack.delivered) >= 40, 90, "every alert")
+                time.sleep(2)
+                assert again[0].stop() == 0
+            assert worker.stop() == 0
+    titles = Counter(p["blocks"][0]["text"]["text"] for p in slack.delivered)
+    assert len(titles) == 40 and max(titles.values()) <= 2  # at most one duplicate (the kill)
+    assert sum(titles.values()) - len(titles) <= 1
+    assert query(db, "SELECT count(*), count(DISTINCT story_id) FROM alerts")[0] == (40, 40)
+
+
+def test_two_workers_keep_one_sources_delay_together(
+    redis_prefix: tuple[Any, str], tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    client, prefix = redis_prefix
+    db = tmp_path / "a.db"
+    articles = synthetic_articles(8, seed=11)
+    with PortalServer(0, articles=articles) as portal:
+        config = write_config(f"""
+[archive]
+path = "{db}"
+{cluster_config(prefix)}
+[crawl]
+workers = 1
+[[sources]]
+name = "slow-site"
+sitemaps = ["{portal.base}/sitemap.xml"]
+interval = "1h"
+delay = 1.0
+""")
+        # the workers first, so that both wait for requests when the first check starts
+        for *workers, archive in nodes(config, tmp_path, ["worker", "worker", "archive"]):
+            wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] == 8, 60,
+                       "every article")  # fmt: skip
+            for node in [*workers, archive]:
+                assert node.stop() == 0
+        served = sorted(r["at"] for r in portal.requested() if r["path"] != "/robots.txt")
+    assert len(served) >= 10  # index, sitemap, 8 articles
+    gaps = [b - a for a, b in zip(served, served[1:], strict=False)]
+    assert min(gaps) >= 0.9, gaps  # one request a second to the site, both workers together
+
+
+def test_a_new_article_is_alerted_within_its_interval_plus_5_s(
+    portal: PortalServer,
+    slack: SlackWebhook,
+    redis_prefix: tuple[Any, str],
+    tmp_path: Path,
+    write_config,
+) -> None:  # type: ignore[no-untyped-def]
+    client, prefix = redis_prefix
+    db = tmp_path / "a.db"
+    config = write_config(f"""
+[archive]
+path = "{db}"
+{cluster_config(prefix)}
+[crawl]
+workers = 1
+[[sources]]
+name = "feeds"
+feeds = ["{portal.base}/feeds/zh.xml"]
+interval = "3s"
+delay = 0
+{rules(slack)}
+""")
+    rng, words = random.Random(7), common_words()
+    # the workers first, so that both wait for requests when the first check starts
+    for *workers, archive in nodes(config, tmp_path, ["worker", "worker", "archive"]):
+        wait_until(lambda: finished_checks(db), 60, "a first check")
+        wait_until(lambda: not query(db, "SELECT 1 FROM alerts WHERE status != 'sent'"), 30,
+                   "the first alerts")  # fmt: skip
+        for i in range(2):
+            before = len(slack.delivered)
+            article = distinct_article(i, rng, words)
+            published = time.time()
+            portal.publish(article)
+            wait_until(lambda b=before: len(slack.delivered) > b, 30, "the alert")
+            latency = slack.delivered_at[before] - published
+            assert latency <= 3 + 5, latency
+        for node in [*workers, archive]:
+            assert node.stop() == 0
+
+
+def test_a_worker_that_stops_heart_beating_raises_one_alarm(
+    portal: PortalServer,
+    slack: SlackWebhook,
+    redis_prefix: tuple[Any, str],
+    tmp_path: Path,
+    write_config,
+) -> None:  # type: ignore[no-untyped-def]
+    client, prefix = redis_prefix
+    db = tmp_path / "a.db"
+    config = write_config(f"""
+[archive]
+path = "{db}"
+{cluster_config(prefix, worker_timeout="2s")}
+[alarms]
+channels = ["slack"]
+[[sources]]
+name = "feeds"
+feeds = ["{portal.base}/feeds/zh.xml"]
+interval = "1h"
+delay = 0
+[[channels]]
+name = "slack"
+type = "slack"
+webhook_url = "{slack.url}"
+""")
+    for archive, worker in nodes(config, tmp_path, ["archive", "worker"]):
+        wait_until(lambda: finished_checks(db), 60, "a first check")
+        worker.kill()
+        wait_until(
+            lambda: query(db, "SELECT 1 FROM alarms WHERE kind = 'worker' AND event = 'raised'"),
+            30,
+            "the alarm",
+        )
+        status = run_cli("--config", str(config), "status")
+        assert status.returncode == 1 and f":{worker.pid} has not heart-beaten" in status.stdout
+        wait_until(lambda: slack.delivered, 20, "the alarm message")
+        time.sleep(3)
+        assert archive.stop() == 0
+    assert len(query(db, "SELECT 1 FROM alarms WHERE kind = 'worker'")) == 1  # once, not per look
+    assert "stopped heart-beating" in json.dumps(slack.delivered, ensure_ascii=False)
+
+
+def test_a_rediss_url_works(portal: PortalServer, tmp_path: Path, write_config) -> None:  # type: ignore[no-untyped-def]
+    trustme = pytest.importorskip("trustme")
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed: no TLS Redis to start")
+    from tests.servers import free_port
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.private_key_pem.write_to_path(tmp_path / "key.pem")
+    cert.cert_chain_pems[0].write_to_path(tmp_path / "cert.pem")
+    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
+    port = free_port()
+    process = subprocess.Popen(
+        [server, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+         "--tls-cert-file", str(tmp_path / "cert.pem"), "--tls-key-file", str(tmp_path / "key.pem"),
+         "--tls-ca-cert-file", str(tmp_path / "ca.pem"), "--tls-auth-clients", "no",
+         "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(0.5)
+        if process.poll() is not None:
+            pytest.skip(f"this redis-server cannot serve TLS: {process.stdout.read()[-300:]}")  # type: ignore[union-attr]
+        db = tmp_path / "a.db"
+        url = f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={tmp_path / 'ca.pem'}"
+        config = write_config(f"""
+[archive]
+path = "{db}"
+{cluster_config(fresh_prefix(), url=url)}
+[crawl]
+workers = 0
+[[sources]]
+name = "feeds"
+feeds = ["{portal.base}/feeds/zh.xml"]
+interval = "1h"
+delay = 0
+""")
+        for archive, worker in nodes(config, tmp_path, ["archive", "worker"]):
+            wait_until(lambda: finished_checks(db), 60, "a check over TLS")
+            assert worker.stop() == 0 and archive.stop() == 0
+        assert query(db, "SELECT count(*) FROM articles")[0][0] > 0
+        # and plain text to a TLS port is refused, not half-working
+        plain = url.replace("rediss://", "redis://")
+        bad = write_config(f'[archive]\npath = "{db}"\n' + cluster_config("x", url=plain)
+                           + '[[sources]]\nname = "f"\nfeeds = ["https://a.example/f"]\n',
+                           "plain.toml")  # fmt: skip
+        refused = run_cli("--config", str(bad), "run", "--role", "worker", timeout=60)
+        assert refused.returncode != 0
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -1,0 +1,161 @@
+"""Chinese relative and partial dates, resolved against the fetch time in the source's
+time zone, and the outlet an article credits (issue 16)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler.text.dates import resolve_date
+from crawler.text.entities import load_catalogue
+from crawler.text.origin import find_origin
+from crawler.text.page import process_page
+from tests.conftest import run_cli
+
+FETCHED = "2026-05-20T02:07:42Z"  # 10:07 on 20 May in Beijing
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "precision"),
+    [
+        ("刚刚", "2026-05-20T02:07:00Z", "estimated"),
+        ("剛剛", "2026-05-20T02:07:00Z", "estimated"),
+        ("3分钟前", "2026-05-20T02:04:00Z", "minute"),
+        ("3小时前", "2026-05-19T23:07:00Z", "estimated"),
+        ("3 小時前", "2026-05-19T23:07:00Z", "estimated"),
+        ("半小时前", "2026-05-20T01:37:00Z", "estimated"),
+        ("今天 08:00", "2026-05-20T00:00:00Z", "minute"),
+        ("昨天 14:30", "2026-05-19T06:30:00Z", "minute"),
+        ("前天 09:05", "2026-05-18T01:05:00Z", "minute"),
+        ("昨天", "2026-05-19", "day"),
+        ("2天前", "2026-05-18", "day"),
+        ("5月19日", "2026-05-19", "day"),
+        ("5月20日 09:30", "2026-05-20T01:30:00Z", "minute"),
+        ("09-25 14:30", "2025-09-25T06:30:00Z", "minute"),
+        ("发布时间：05-19 22:15 来源：新华社", "2026-05-19T14:15:00Z", "minute"),
+        ("2026年3月5日 14:30", "2026-03-05T06:30:00Z", "minute"),
+        ("2026-03-05", "2026-03-05", "day"),
+        ("2026-03-02T09:15:00+08:00", "2026-03-02T01:15:00Z", "minute"),
+        ("Tue, 03 Mar 2026 15:00:00 GMT", "2026-03-03T15:00:00Z", "minute"),
+    ],
+)
+def test_dates_resolve_against_the_fetch_time(value: str, expected: str, precision: str) -> None:
+    found = resolve_date(value, fetched_at=FETCHED)
+    assert found is not None
+    assert (found.value, found.precision) == (expected, precision)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("5月21日", "2025-05-21"),  # tomorrow's date is last year's
+        ("12月31日", "2025-12-31"),
+        ("05-20 11:30", "2025-05-20T03:30:00Z"),  # later today: last year
+        ("2月29日", "2024-02-29"),  # the latest 29 February on or before the fetch
+    ],
+)
+def test_dates_without_a_year_are_never_in_the_future(value: str, expected: str) -> None:
+    found = resolve_date(value, fetched_at=FETCHED)
+    assert found is not None and found.value == expected
+
+
+def test_a_portal_clock_running_fast_gives_the_fetch_time() -> None:
+    found = resolve_date("05-20 10:30", fetched_at=FETCHED)  # 23 minutes ahead
+    assert found == ("2026-05-20T02:07:00Z", "estimated")
+    assert resolve_date("今天 14:00", fetched_at=FETCHED) is None  # hours ahead: not a date
+
+
+def test_the_source_timezone_decides() -> None:
+    assert resolve_date("昨天 14:30", fetched_at=FETCHED, timezone="UTC") == (
+        "2026-05-19T14:30:00Z",
+        "minute",
+    )
+    # 01:00 UTC is already 09:00 on the next day in Beijing: 昨天 counts from there
+    late = "2026-05-20T01:00:00Z"
+    assert resolve_date("昨天", fetched_at=late).value == "2026-05-19"  # type: ignore[union-attr]
+    assert resolve_date("昨天", fetched_at=late, timezone="America/New_York").value == (  # type: ignore[union-attr]
+        "2026-05-18"
+    )
+
+
+def page(header: str, body: str, *, meta: str = "") -> bytes:
+    return f"""<html><head><meta charset="utf-8">{meta}<title>标题 - 某网</title></head><body>
+<div class="nav"><a href="/">首页</a></div>
+<h1>美方扩大芯片出口管制范围</h1>
+<div class="article-info"><span class="time">{header}</span></div>
+<div class="content"><p>{body}</p>
+<p>分析人士认为，新规将影响多家云服务商的采购计划，部分订单可能推迟交付。</p>
+<p>业内预计，相关企业将加快国产替代步伐，以降低供应链风险。</p></div>
+<div class="side"><ul><li>另一条新闻 1小时前</li></ul></div>
+</body></html>""".encode()
+
+
+@pytest.mark.parametrize(
+    ("header", "expected", "precision"),
+    [
+        ("3小时前 来源：新华社", "2026-05-19T23:07:00Z", "estimated"),
+        ("昨天 14:30 来源：观察者网", "2026-05-19T06:30:00Z", "minute"),
+        ("09-25 14:30", "2025-09-25T06:30:00Z", "minute"),
+        ("5月19日", "2026-05-19", "day"),
+    ],
+)
+def test_page_pipeline_reads_the_header_date(header: str, expected: str, precision: str) -> None:
+    body = "美国商务部工业与安全局当地时间周二发布新规，将更多先进计算芯片纳入出口管制范围。"
+    result = process_page(page(header, body), url="http://x.test/a", fetched_at=FETCHED)
+    assert (result.published_at, result.published_precision) == (expected, precision)
+
+
+def test_metadata_wins_over_the_header() -> None:
+    meta = '<meta property="article:published_time" content="2026-05-18T08:00:00+08:00">'
+    result = process_page(page("3小时前", "正文" * 30, meta=meta), fetched_at=FETCHED)
+    assert (result.published_at, result.published_precision) == ("2026-05-18T00:00:00Z", "minute")
+
+
+def test_extract_command_takes_the_fetch_time(tmp_path: Path) -> None:
+    saved = tmp_path / "page.html"
+    saved.write_bytes(page("3小时前 来源：新华社", "美国商务部发布新规。" * 5))
+    result = run_cli("extract", str(saved), "--fetched-at", FETCHED)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["published_at"] == "2026-05-19T23:07:00Z"
+    assert record["published_precision"] == "estimated"
+    assert record["origin"] == "Xinhua"
+    utc = run_cli("extract", str(saved), "--fetched-at", FETCHED, "--timezone", "Nowhere/City")
+    assert utc.returncode == 2
+
+
+CATALOGUE = load_catalogue()
+
+
+@pytest.mark.parametrize(
+    ("header", "text", "origin"),
+    [
+        ((), "新华社北京5月14日电（记者 张三）美国商务部13日发布公告。", "Xinhua"),
+        ((), "新華社華盛頓5月13日電 美國商務部13日發布指南。", "Xinhua"),
+        ((), "中新网5月14日电 据外媒报道，英伟达将推出新芯片。", "China News Service"),
+        (("2026-05-14 10:23:11　来源: 新华社",), "正文。", "Xinhua"),
+        (("来源：观察者网 作者：李四",), "正文。", "Guancha"),
+        (("來源：中央社",), "正文。", "Central News Agency"),
+        (("稿源：环球网 | 2026-05-14",), "正文。", "Global Times"),
+        ((), "WASHINGTON, May 13 (Reuters) - The U.S. Commerce Department said...", "Reuters"),
+        ((), "(AP) — Nvidia said on Tuesday it would...", "Associated Press"),
+        (("By Jane Doe, Reuters",), "Nvidia said on Tuesday...", "Reuters"),
+        ((), "Nvidia said on Tuesday...\nSource: Xinhua", "Xinhua"),
+        ((), "（本文来源：证券时报网）\n英伟达表示……", "Securities Times"),
+        ((), "据路透社报道，英伟达将向中国客户交付新芯片。", "Reuters"),
+        ((), "据彭博社5月14日报道，英伟达正在研发新芯片。", "Bloomberg"),
+        ((), "新华社记者 王五 摄\n正文。", "Xinhua"),
+        (("来源：某某科技评论",), "正文。", "某某科技评论"),
+        # vague credits and no credit at all
+        ((), "据外媒报道，英伟达将推出新芯片。", None),
+        (("信息來源:外網",), "正文。", None),
+        ((), "正文。\n来源：网络", None),
+        ((), "据悉，英伟达将推出新芯片。", None),
+        ((), "The Commerce Department (BIS) - said on Tuesday", None),
+        ((), "英伟达表示，公司将继续服务中国客户。分析人士称，据路透社报道的数字偏高。", None),
+    ],
+)
+def test_origin(header: tuple[str, ...], text: str, origin: str | None) -> None:
+    assert find_origin(header, text, CATALOGUE) == origin

@@ -1,0 +1,96 @@
+"""The page stage in worker processes (issue 12): the processed article is plain,
+versioned data; a pool that breaks is replaced; workers that cannot start give way to
+processing in the crawling process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+from typing import Any
+
+import pytest
+
+from crawler.config import parse_config
+from crawler.demo.portal import PortalSite
+from crawler.page_stage import RECORD_VERSION, PageWorkers, page_input, process_article
+
+SITE = PortalSite("http://portal.test")
+CONFIG = parse_config(
+    '[[sources]]\nname = "portal"\nfeeds = ["http://portal.test/feeds/zh.xml"]\n',
+    path="t.toml",
+)
+
+
+def page(i: int = 0) -> dict[str, Any]:
+    article = SITE.articles[i]
+    reply = SITE.article_reply(article)
+    item = {
+        "source": "portal",
+        "url": f"http://portal.test{article.path}",
+        "body": reply.body,
+        "content_type": reply.headers["Content-Type"],
+        "fetched_at": "2026-05-14T08:00:00Z",
+    }
+    return page_input(item, CONFIG.sources[0])
+
+
+def test_the_processed_article_is_plain_versioned_data() -> None:
+    record = process_article(page(), CONFIG.catalogue)
+    assert record["v"] == RECORD_VERSION and record["text"] and record["lang"]
+    assert all(type(v) is int for v in record["signature"]) and len(record["signature"]) == 128
+    assert isinstance(record["html"], bytes) and isinstance(record["story_keys"], dict)
+    # plain data: it crosses a process boundary unchanged
+    assert pickle.loads(pickle.dumps(record)) == record
+    empty = process_article({**page(), "body": b"<html></html>"}, CONFIG.catalogue)
+    assert empty["text"] == "" and "signature" not in empty
+
+
+def test_worker_processes_give_the_same_record_as_this_process() -> None:
+    async def run() -> list[dict[str, Any]]:
+        workers = PageWorkers(2, CONFIG.entities, CONFIG.catalogue)
+        try:
+            return list(await asyncio.gather(*(workers.process(page(i)) for i in range(4))))
+        finally:
+            workers.close()
+
+    in_pool = asyncio.run(run())
+    here = [process_article(page(i), CONFIG.catalogue) for i in range(4)]
+    assert in_pool == here
+
+
+def test_a_broken_pool_is_replaced_and_the_page_tried_again() -> None:
+    async def run() -> tuple[dict[str, Any], int]:
+        workers = PageWorkers(1, CONFIG.entities, CONFIG.catalogue)
+        try:
+            first = workers.executor
+            await workers.process(page())
+            # a worker dies (the OOM killer, say): the pool is broken
+            with pytest.raises(Exception, match="terminated abruptly"):
+                await asyncio.wrap_future(first.submit(os._exit, 1))
+            record = await workers.process(page(1))
+            assert workers.executor is not first
+            return record, workers.workers
+        finally:
+            workers.close()
+
+    record, still = asyncio.run(run())
+    assert record["text"] and still == 1
+
+
+def test_workers_that_cannot_start_give_way_to_this_process(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def run() -> tuple[dict[str, Any], int]:
+        workers = PageWorkers(1, CONFIG.entities, CONFIG.catalogue)
+        workers.executor.shutdown()
+        workers.entities = [{"not an entity field": 1}]  # every new worker fails to start
+        workers.executor = workers._executor()
+        try:
+            return await workers.process(page()), workers.workers
+        finally:
+            workers.close()
+
+    record, workers = asyncio.run(run())
+    assert record["text"] and workers == 0
+    assert "processing pages in this process" in caplog.text
