@@ -87,13 +87,13 @@ class Runtime:
             state = ArchiveCrawlState(reader, writer)
         self.state: CrawlState = state
         self._pages: PageWorkers | None = None
-        # In a cluster: this process's name, Redis clients, and the worker's queue,
-        # duplicate filter and ledger once its crawler has built them.
+        # In a cluster: this process's name, Redis clients, whether Redis answers, and
+        # the worker's queue and ledger once its crawler has built them.
         self.worker_id = ""
         self.cluster_redis: Any = None
         self.cluster_async: Any = None
         self.cluster_queue: Any = None
-        self.cluster_seen: Any = None
+        self.cluster_outage: Any = None  # crawler.cluster.outage.Outage
         self.cluster_ledger: Any = None
         self._alert_listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()

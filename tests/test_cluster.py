@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 import subprocess
 import time
@@ -19,6 +20,7 @@ from bench.synthetic import common_words, distinct_article, synthetic_articles
 from crawler.demo.portal import PortalServer
 from tests.cluster_support import (
     REDIS_URL,
+    PrivateRedis,
     drop_prefix,
     fresh_prefix,
     nodes,
@@ -226,6 +228,66 @@ delay = 0
     assert len(titles) == 40 and max(titles.values()) <= 2  # at most one duplicate (the kill)
     assert sum(titles.values()) - len(titles) <= 1
     assert query(db, "SELECT count(*), count(DISTINCT story_id) FROM alerts")[0] == (40, 40)
+
+
+REPUBLISHED = re.compile(r"published [1-9]\d* archived URLs")
+
+
+@pytest.mark.parametrize("persist", [True, False], ids=["append-only-file", "no-persistence"])
+def test_a_redis_restart_loses_no_article(
+    persist: bool, slack: SlackWebhook, tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    """Redis killed mid-check and started again. With an append-only file synced on each
+    write it comes back with every stream, group and pending entry: the check goes on and
+    finishes. Without persistence it comes back empty: the nodes make their groups again,
+    the archive node publishes what it holds again, the open check ends at its timeout and
+    the next check finds the articles that were on their way."""
+    (tmp_path / "redis").mkdir()
+    server = PrivateRedis(tmp_path / "redis", persist=persist)
+    db = tmp_path / "a.db"
+    rng, words = random.Random(11), common_words()
+    articles = [distinct_article(i, rng, words) for i in range(24)]
+    try:
+        with PortalServer(0, articles=articles) as portal:
+            portal.latency = 0.1
+            config = write_config(f"""
+[archive]
+path = "{db}"
+{cluster_config(fresh_prefix(), url=server.url)}
+[crawl]
+workers = 1
+[[sources]]
+name = "sitemap"
+sitemaps = ["{portal.base}/sitemap.xml"]
+interval = "20s"
+crawl_timeout = "12s"
+delay = 0
+{rules(slack)}
+""")
+            for archive, worker in nodes(config, tmp_path, ["archive", "worker"]):
+                wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] >= 5, 60,
+                           "some articles")  # fmt: skip
+                server.kill()
+                time.sleep(2)  # both nodes meet a Redis that does not answer
+                server.start()
+                wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] == 24, 120,
+                           "every article")  # fmt: skip
+                wait_until(lambda: len(slack.delivered) >= 24, 60, "every alert")
+                if persist:
+                    wait_until(lambda: finished_checks(db), 30, "the check to finish")
+                else:  # what the archive holds, to the new Redis, within RESYNC_EVERY
+                    wait_until(lambda log=archive.text: REPUBLISHED.search(log()), 45,
+                               "a new publication")  # fmt: skip
+                time.sleep(1)
+                assert worker.stop() == 0 and archive.stop() == 0
+    finally:
+        server.close()
+    # the streams' groups came back with the file, or were made again
+    assert ("lost its group" in archive.text()) is not persist
+    assert ("lost their group" in worker.text()) is not persist
+    titles = Counter(p["blocks"][0]["text"]["text"] for p in slack.delivered)
+    assert len(titles) == 24 and set(titles.values()) == {1}, titles
+    assert query(db, "SELECT count(DISTINCT canonical_url), count(*) FROM articles")[0] == (24, 24)
 
 
 def test_two_workers_keep_one_sources_delay_together(

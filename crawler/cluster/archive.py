@@ -35,6 +35,7 @@ from scrapy import Request
 from crawler.cluster import wire
 from crawler.cluster.connection import async_client, sync_client
 from crawler.cluster.keys import ARCHIVE_GROUP, Keys
+from crawler.cluster.outage import REDIS_AWAY, Outage
 from crawler.cluster.queue import ensure_group
 from crawler.daemon import Daemon
 from crawler.extensions import CheckResult
@@ -90,6 +91,7 @@ class ArchiveNode:
         self.client: Any = async_client(cluster)
         self.sync: Any = sync_client(cluster)
         self.consumer = f"{socket.gethostname()}:{os.getpid()}"
+        self.outage = Outage()
         self.tallies: dict[str, _Tally] = {}
         self.spiders: dict[str, SourceSpider] = {}
         self.stale_workers: set[str] = set()
@@ -197,10 +199,15 @@ class ArchiveNode:
                 continue
             except asyncio.CancelledError:
                 raise
+            except REDIS_AWAY as exc:
+                self.outage.failed(exc, "reading events")
+                await asyncio.sleep(self.outage.wait)
+                continue
             except Exception as exc:
                 LOGGER.warning("reading events from Redis failed: %s; trying again", exc)
                 await asyncio.sleep(1)
                 continue
+            self.outage.answered()
             entries = [e for _, batch in answer or [] for e in batch]
             if pending and not entries:
                 pending = False
@@ -230,10 +237,13 @@ class ArchiveNode:
                 return
 
     async def _ack(self, entry_ids: list[Any]) -> None:
-        pipe = self.client.pipeline(transaction=True)
-        pipe.xack(self.keys.events, ARCHIVE_GROUP, *entry_ids)
-        pipe.xdel(self.keys.events, *entry_ids)
-        await pipe.execute()
+        async def ack() -> Any:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.xack(self.keys.events, ARCHIVE_GROUP, *entry_ids)
+            pipe.xdel(self.keys.events, *entry_ids)
+            return await pipe.execute()
+
+        await self.outage.call(ack, "acknowledging events")
 
     async def _handle(self, event: dict[str, Any]) -> None:
         kind = event.get("t")
@@ -283,7 +293,9 @@ class ArchiveNode:
                 stats["newswatch/articles_duplicate"] += 1
         first = mapping.get("fetched_at") or utc_now()
         known = {url: first for url in {mapping["canonical_url"], *mapping.get("aliases", [])}}
-        await self.client.hset(self.keys.known, mapping=known)
+        await self.outage.call(
+            lambda: self.client.hset(self.keys.known, mapping=known), "publishing a stored URL"
+        )
         if "done" in event:
             self._done(event["done"])
 
@@ -334,13 +346,17 @@ class ArchiveNode:
             return archive.fetch_state(url), children
 
         state, children = await self.runtime.writer.run(record)
-        pipe = self.client.pipeline(transaction=False)
-        if state is not None and (state.etag or state.last_modified):
-            pipe.hset(self.keys.validators, url, wire.dumps(
-                {"etag": state.etag, "last_modified": state.last_modified}))  # fmt: skip
-        if parent:
-            pipe.hset(self.keys.children, parent, wire.dumps(children))
-        await pipe.execute()
+
+        async def publish() -> Any:
+            pipe = self.client.pipeline(transaction=False)
+            if state is not None and (state.etag or state.last_modified):
+                pipe.hset(self.keys.validators, url, wire.dumps(
+                    {"etag": state.etag, "last_modified": state.last_modified}))  # fmt: skip
+            if parent:
+                pipe.hset(self.keys.children, parent, wire.dumps(children))
+            return await pipe.execute()
+
+        await self.outage.call(publish, "publishing an entry point's validators")
 
     # -- publishing --------------------------------------------------------------------
 
@@ -353,6 +369,8 @@ class ArchiveNode:
                     await self._publish_all()
             except asyncio.CancelledError:
                 raise
+            except REDIS_AWAY as exc:
+                self.outage.failed(exc, "publishing the archive's URLs")
             except Exception as exc:
                 LOGGER.warning("publishing the archive's URLs to Redis failed: %s", exc)
             await asyncio.sleep(RESYNC_EVERY)
@@ -395,6 +413,9 @@ class ArchiveNode:
             await asyncio.sleep(max(1.0, stale_after / 3))
             try:
                 beats = await self.client.hgetall(self.keys.workers)
+            except REDIS_AWAY as exc:
+                self.outage.failed(exc, "reading the workers' heartbeats")
+                continue
             except Exception as exc:
                 LOGGER.warning("reading the workers' heartbeats failed: %s", exc)
                 continue

@@ -32,6 +32,7 @@ from scrapy.http import Response
 
 from crawler.cluster import wire
 from crawler.cluster.keys import WORKER_GROUP, Keys
+from crawler.cluster.outage import REDIS_AWAY
 from crawler.cluster.queue import ENTRY
 from crawler.resources import runtime_for
 from crawler.runtime import Runtime
@@ -51,6 +52,7 @@ class Ledger:
         self.client = runtime.cluster_async
         self.keys = Keys(cluster.key_prefix)
         self.held: dict[Entry, float] = {}
+        self.finishing: set[Entry] = set()  # being handed over (waiting for Redis, maybe)
         self.finished = 0
         self.failed = 0
         self.recent: deque[float] = deque()  # when articles were handed over, last minute
@@ -65,13 +67,14 @@ class Ledger:
 
     # -- scheduling ----------------------------------------------------------------------
 
-    def schedule(self, request: Request) -> bool:
-        """Push ``request`` to the cluster's queue unless its check saw it already."""
-        seen = self.runtime.cluster_seen
-        if not request.dont_filter and seen is not None and seen.request_seen(request):
-            return False
-        self.runtime.cluster_queue.push(request)
-        return True
+    async def schedule(self, request: Request) -> bool:
+        """Push ``request`` to the cluster's queue unless its check saw it already (one
+        atomic step: see :meth:`crawler.cluster.queue.SourceStreams.schedule`), waiting
+        for Redis if it does not answer."""
+        queue = self.runtime.cluster_queue
+        return await self.runtime.cluster_outage.call(
+            lambda: queue.schedule(request), "queueing a page's links"
+        )
 
     # -- finishing -----------------------------------------------------------------------
 
@@ -88,9 +91,8 @@ class Ledger:
         if raw is None:
             return  # not from the cluster's queue (robots.txt)
         entry: Entry = (raw[0], raw[1])
-        if entry not in self.held:
-            return  # finished already
-        del self.held[entry]
+        if entry not in self.held or entry in self.finishing:
+            return  # finished already, or being finished
         source, entry_id = entry
         check = meta.get("newswatch_check", "")
         done = {
@@ -102,16 +104,28 @@ class Ledger:
             "worker": self.runtime.worker_id,
             **outcome,
         }
-        pipe = self.client.pipeline(transaction=True)
         if record is not None:  # the article and its request's end: one event
             event = {"t": "article", "check": check, "record": record, "done": done}
         else:
             event = done
-        pipe.xadd(self.keys.events, {"e": wire.dumps(event)})
+        data = wire.dumps(event)
         stream = self.keys.requests(source)
-        pipe.xack(stream, WORKER_GROUP, entry_id)
-        pipe.xdel(stream, entry_id)
-        await pipe.execute()
+
+        async def hand_over() -> Any:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.xadd(self.keys.events, {"e": data})
+            pipe.xack(stream, WORKER_GROUP, entry_id)
+            pipe.xdel(stream, entry_id)
+            return await pipe.execute()
+
+        # Held (its lease kept) until handed over: if this worker stops while Redis is
+        # away, what it could not hand over goes to another worker.
+        self.finishing.add(entry)
+        try:
+            await self.runtime.cluster_outage.call(hand_over, "handing a page over")
+        finally:
+            self.finishing.discard(entry)
+        self.held.pop(entry, None)
         self.finished += 1
         if outcome.get("error"):
             self.failed += 1
@@ -137,8 +151,17 @@ class Ledger:
         if self.held and queue is not None:
             cluster = self.runtime.config.cluster
             assert cluster is not None
-            queue.refresh(list(self.held), idle_ms=int(cluster.lease_seconds * 1000) + 1000)
-            LOGGER.info("gave back %d request(s) to the other workers", len(self.held))
+            try:
+                queue.refresh(list(self.held), idle_ms=int(cluster.lease_seconds * 1000) + 1000)
+            except REDIS_AWAY as exc:
+                LOGGER.warning(
+                    "could not give back %d request(s) (%s): the other workers take them "
+                    "after the lease",
+                    len(self.held),
+                    exc,
+                )
+            else:
+                LOGGER.info("gave back %d request(s) to the other workers", len(self.held))
             self.held.clear()
 
 
@@ -166,7 +189,7 @@ class FinishSpiderMiddleware:
             if isinstance(entry, Request):
                 # To the cluster's queue, counted for its check before this response is
                 # finished (so the check cannot look over while its requests wait).
-                ledger.schedule(entry)
+                await ledger.schedule(entry)
                 continue
             items += 1
             yield entry

@@ -7,12 +7,14 @@ last before the download, the first to see its answer) takes a slot before a req
 leaves and gives it back when it ends, before retries and redirects make new requests
 from it; the check-and-take is one Lua
 script, timed by the Redis server's clock, so workers on machines whose clocks differ
-still agree. A slot a dead worker held expires after the download timeout.
+still agree. A slot a dead worker held expires after the download timeout. While Redis
+does not answer, requests wait for their slot (:mod:`crawler.cluster.outage`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from typing import Any
 
@@ -21,6 +23,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from crawler.cluster.keys import Keys
+from crawler.cluster.outage import REDIS_AWAY
 from crawler.resources import runtime_for
 from crawler.runtime import Runtime
 from crawler.text.urls import host_of
@@ -71,8 +74,11 @@ class GlobalHostSlots:
         holder = f"{self.runtime.worker_id}:{next(self.counter)}"
         keys = [self.keys.host_holders(host), self.keys.host_next(host)]
         args = [holder, self.hold_ms, config.crawl.concurrency_per_host, int(delay * 1000)]
+        outage = self.runtime.cluster_outage
         while True:
-            wait = int(await self.take(keys=keys, args=args))
+            # Redis away is not the download's failure: the request waits for it.
+            wait = int(await outage.call(lambda: self.take(keys=keys, args=args), "asking a "
+                                         "host's slot"))  # fmt: skip
             if wait == 0:
                 break
             await asyncio.sleep(min(wait, 5000) / 1000)
@@ -80,8 +86,15 @@ class GlobalHostSlots:
 
     async def _give_back(self, request: Request) -> None:
         slot = request.meta.pop(SLOT, None)
-        if slot is not None:
-            await self.runtime.cluster_async.zrem(self.keys.host_holders(slot[0]), slot[1])
+        if slot is None:
+            return
+        client = self.runtime.cluster_async
+        with contextlib.suppress(*REDIS_AWAY):  # after that long, the slot expired by itself
+            await self.runtime.cluster_outage.call(
+                lambda: client.zrem(self.keys.host_holders(slot[0]), slot[1]),
+                "giving a host's slot back",
+                give_up_after=self.hold_ms / 1000,
+            )
 
     async def process_response(
         self, request: Request, response: Response, spider: Spider | None = None

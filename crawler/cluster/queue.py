@@ -10,10 +10,17 @@ once they have been idle for ``[cluster] lease`` another worker claims them
 (``XAUTOCLAIM``) and does them again. Live workers keep their entries' idle time short
 (:meth:`SourceStreams.refresh`), so a slow download is never taken from a live worker.
 
-Every push is counted for its check: a ``spawn`` event goes to the archive node's events
-stream in the same transaction as the request, so the archive node knows how many requests
-a check has outstanding. A request pushed again (a retry, a redirect) carries the entry it
-came from; that entry is acknowledged in the same transaction, with a ``done`` event.
+Every push is one atomic step on the Redis server (a Lua script): the request's
+fingerprint is added to its check's seen set (:mod:`crawler.cluster.dupefilter`) and,
+unless it was there, the request goes to its stream with a ``spawn`` event to the archive
+node's events stream, so the archive node knows how many requests a check has
+outstanding. A request pushed again (a retry, a redirect) carries the entry it came from;
+that entry is acknowledged in the same step, with a ``done`` event. So a worker killed, or
+a Redis cut, at any moment leaves a link either seen and queued, or neither.
+
+Redis away (:mod:`crawler.cluster.outage`): ``pop`` finds nothing until it answers again;
+a push that cannot be made lets go of the entry it came from, which another worker (or
+this one) does again after the lease.
 """
 
 from __future__ import annotations
@@ -29,7 +36,9 @@ from scrapy import Request, Spider
 from scrapy_redis.queue import Base
 
 from crawler.cluster import wire
+from crawler.cluster.dupefilter import EXPIRE as SEEN_EXPIRE
 from crawler.cluster.keys import WORKER_GROUP, Keys
+from crawler.cluster.outage import REDIS_AWAY
 from crawler.resources import runtime_for
 
 __all__ = ["SourceStreams", "ensure_group"]
@@ -37,6 +46,28 @@ __all__ = ["SourceStreams", "ensure_group"]
 LOGGER = logging.getLogger(__name__)
 
 ENTRY = "newswatch_entry"  # request.meta: (source, stream entry id) of a popped request
+
+# KEYS: seen set, events stream, request stream, stream of the entry the request came from
+# ARGV: fingerprint ('' when not filtered), seen expiry (s), spawn event, request,
+#       entry the request came from ('' when none), its done event, workers' group
+# Returns 1 when the request was queued, 0 when its check had seen it.
+_SCHEDULE = """
+local queued = 1
+if ARGV[1] ~= '' then
+  queued = redis.call('SADD', KEYS[1], ARGV[1])
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+end
+if queued == 1 then
+  redis.call('XADD', KEYS[2], '*', 'e', ARGV[3])
+  redis.call('XADD', KEYS[3], '*', 'r', ARGV[4])
+end
+if ARGV[5] ~= '' then
+  redis.call('XACK', KEYS[4], ARGV[7], ARGV[5])
+  redis.call('XDEL', KEYS[4], ARGV[5])
+  redis.call('XADD', KEYS[2], '*', 'e', ARGV[6])
+end
+return queued
+"""
 
 
 def ensure_group(server: Any, key: str, group: str = WORKER_GROUP) -> None:
@@ -62,6 +93,10 @@ class SourceStreams(Base):  # type: ignore[misc]
         self.groups: set[str] = set()
         self.last_reclaim = 0.0
         self.paused = False
+        self.outage = runtime.cluster_outage
+        self.fingerprinter = spider.crawler.request_fingerprinter
+        self.script_sync = server.register_script(_SCHEDULE)
+        self.script_async = runtime.cluster_async.register_script(_SCHEDULE)
         runtime.cluster_queue = self
 
     # -- which streams -------------------------------------------------------------------
@@ -78,24 +113,60 @@ class SourceStreams(Base):  # type: ignore[misc]
 
     # -- push ----------------------------------------------------------------------------
 
-    def push(self, request: Request) -> None:
+    def _script_call(self, request: Request) -> tuple[list[str], list[Any]]:
         source = request.meta["newswatch_source"]
         check = request.meta.get("newswatch_check", "")
+        old = request.meta.get(ENTRY)
+        fingerprint = "" if request.dont_filter else self.fingerprinter.fingerprint(request)
+        stream = self._stream(source)
+        old_stream = self.keys.requests(old[0]) if old is not None else stream
+        # the entry it came from travels with the request only as far as this push
+        request.meta.pop(ENTRY, None)
+        try:
+            data = self._encode_request(request)
+        finally:
+            if old is not None:
+                request.meta[ENTRY] = old
+        again = {"t": "done", "check": check, "source": source, "again": 1}
+        keys = [self.keys.seen(source, check), self.keys.events, stream, old_stream]
+        args = [
+            fingerprint.hex() if isinstance(fingerprint, bytes) else fingerprint,
+            SEEN_EXPIRE,
+            wire.dumps({"t": "spawn", "check": check}),
+            data,
+            old[1] if old is not None else "",
+            wire.dumps(again),
+            WORKER_GROUP,
+        ]
+        return keys, args
+
+    def _pushed(self, request: Request) -> None:
         old = request.meta.pop(ENTRY, None)
-        data = self._encode_request(request)
-        pipe = self.server.pipeline(transaction=True)
-        pipe.xadd(self.keys.events, {"e": wire.dumps({"t": "spawn", "check": check})})
-        pipe.xadd(self._stream(source), {"r": data})
         if old is not None:
-            old_source, entry_id = old
-            self._settle(pipe, old_source, entry_id)
-            pipe.xadd(
-                self.keys.events,
-                {"e": wire.dumps({"t": "done", "check": check, "source": source, "again": 1})},
-            )
-        pipe.execute()
-        if old is not None:
-            self.runtime.cluster_ledger.release(tuple(old))
+            self.runtime.cluster_ledger.release((old[0], old[1]))
+
+    async def schedule(self, request: Request) -> bool:
+        """Queue ``request`` unless its check saw it (the ledger's path: a page's links)."""
+        keys, args = self._script_call(request)
+        queued = bool(await self.script_async(keys=keys, args=args))
+        self._pushed(request)
+        return queued
+
+    def push(self, request: Request) -> None:
+        """scrapy-redis' scheduler: a new request, or a retry or redirect of a held one."""
+        try:
+            keys, args = self._script_call(request)
+            self.script_sync(keys=keys, args=args)
+        except REDIS_AWAY as exc:
+            self.outage.failed(exc, "queueing a request")
+            old = request.meta.pop(ENTRY, None)
+            if old is not None:  # done again by whoever takes it after the lease
+                self.runtime.cluster_ledger.release((old[0], old[1]))
+            LOGGER.warning("could not queue %s: what it came from is done again after "
+                           "the lease", request.url)  # fmt: skip
+            return
+        self.outage.answered()
+        self._pushed(request)
 
     def _settle(self, pipe: Any, source: str, entry_id: str) -> None:
         key = self.keys.requests(source)
@@ -108,21 +179,31 @@ class SourceStreams(Base):  # type: ignore[misc]
         if self.paused:
             return None
         if not self.buffer:
-            now = time.monotonic()
-            if now - self.last_reclaim > self.lease_ms / 4000:
-                self.last_reclaim = now
-                self.buffer.extend(self._reclaim())
-        if not self.buffer:
-            self.buffer.extend(self._read())
+            if not self.outage.ready():
+                return None  # Redis is away: ask again later, without blocking the reactor
+            try:
+                now = time.monotonic()
+                if now - self.last_reclaim > self.lease_ms / 4000:
+                    self.last_reclaim = now
+                    self.buffer.extend(self._reclaim())
+                if not self.buffer:
+                    self.buffer.extend(self._read())
+            except REDIS_AWAY as exc:
+                self.outage.failed(exc, "reading the request queues")
+                return None
+            self.outage.answered()
         while self.buffer:
             source, entry_id, data = self.buffer.popleft()
             try:
                 request = self._decode_request(data)
             except Exception as exc:  # a request this release cannot read: drop it, say why
                 LOGGER.error("dropped unreadable request %s of %s: %s", entry_id, source, exc)
-                pipe = self.server.pipeline(transaction=True)
-                self._settle(pipe, source, entry_id)
-                pipe.execute()
+                try:
+                    pipe = self.server.pipeline(transaction=True)
+                    self._settle(pipe, source, entry_id)
+                    pipe.execute()
+                except REDIS_AWAY as away:  # it stays pending; dropped again after the lease
+                    self.outage.failed(away, "dropping an unreadable request")
                 continue
             request.meta[ENTRY] = (source, entry_id)
             self.runtime.cluster_ledger.hold((source, entry_id))

@@ -18,11 +18,14 @@ from typing import Any
 
 from crawler.cluster import wire
 from crawler.cluster.keys import Keys
+from crawler.cluster.outage import Outage
 from storage.db import FetchState
 
 __all__ = ["RedisCrawlState"]
 
 LOGGER = logging.getLogger(__name__)
+
+FETCH_RECORD_PATIENCE = 300.0  # seconds a fetch record waits for Redis
 
 
 def _time(stamp: Any) -> datetime | None:
@@ -36,20 +39,25 @@ def _time(stamp: Any) -> datetime | None:
 
 
 class RedisCrawlState:
-    def __init__(self, client: Any, keys: Keys) -> None:
+    def __init__(self, client: Any, keys: Keys, outage: Outage) -> None:
         self.client = client
         self.keys = keys
+        self.outage = outage
         self._sending: set[asyncio.Task[Any]] = set()
 
     async def known(self, urls: Sequence[str]) -> dict[str, datetime | None]:
         if not urls:
             return {}
         urls = list(dict.fromkeys(urls))
-        values = await self.client.hmget(self.keys.known, urls)
+        values = await self.outage.call(
+            lambda: self.client.hmget(self.keys.known, urls), "asking which links are archived"
+        )
         return {url: _time(value) for url, value in zip(urls, values, strict=True) if value}
 
     async def validators(self, url: str) -> FetchState | None:
-        value = await self.client.hget(self.keys.validators, url)
+        value = await self.outage.call(
+            lambda: self.client.hget(self.keys.validators, url), "asking an ETag"
+        )
         if not value:
             return None
         data = wire.loads(value)
@@ -57,7 +65,9 @@ class RedisCrawlState:
                           data.get("at"))  # fmt: skip
 
     async def children(self, url: str, *, kind: str) -> list[str]:
-        value = await self.client.hget(self.keys.children, url)
+        value = await self.outage.call(
+            lambda: self.client.hget(self.keys.children, url), "asking a sitemap's children"
+        )
         return list(wire.loads(value)) if value else []
 
     def record_fetch(
@@ -83,11 +93,19 @@ class RedisCrawlState:
             "error": error,
             "parent": parent,
         }
-        task = asyncio.ensure_future(self.client.xadd(self.keys.events, {"e": wire.dumps(event)}))
+        data = wire.dumps(event)
+        task = asyncio.ensure_future(
+            self.outage.call(
+                lambda: self.client.xadd(self.keys.events, {"e": data}),
+                "sending a fetch record",
+                give_up_after=FETCH_RECORD_PATIENCE,
+            )
+        )
         self._sending.add(task)
         task.add_done_callback(self._sent)
 
     def _sent(self, task: asyncio.Task[Any]) -> None:
         self._sending.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            LOGGER.error("a fetch record did not reach the archive node: %s", task.exception())
+            # Only validators are lost: the entry point is next asked without a condition.
+            LOGGER.warning("a fetch record did not reach the archive node: %s", task.exception())

@@ -33,6 +33,7 @@ from crawler.cluster import wire
 from crawler.cluster.connection import async_client, sync_client
 from crawler.cluster.keys import Keys
 from crawler.cluster.ledger import Ledger
+from crawler.cluster.outage import REDIS_AWAY, Outage
 from crawler.cluster.state import RedisCrawlState
 from crawler.config import Config, ConfigError, load_config
 from crawler.redact import RedactingFilter, secret_values
@@ -170,12 +171,14 @@ class Worker:
         assert cluster is not None
         keys = Keys(cluster.key_prefix)
         client = async_client(cluster)
+        outage = Outage()
         runtime = Runtime(
-            self.config, writer=None, reader=None, state=RedisCrawlState(client, keys)
+            self.config, writer=None, reader=None, state=RedisCrawlState(client, keys, outage)
         )
         runtime.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         runtime.cluster_redis = sync_client(cluster)
         runtime.cluster_async = client
+        runtime.cluster_outage = outage
         runtime.cluster_ledger = Ledger(runtime)
         return runtime
 
@@ -225,7 +228,10 @@ class Worker:
         if not crawl.done():
             await crawler.stop_async()
             await asyncio.wait([crawl], timeout=10)
-        await runtime.cluster_async.hdel(keys.workers, runtime.worker_id)
+        try:
+            await runtime.cluster_async.hdel(keys.workers, runtime.worker_id)
+        except REDIS_AWAY as exc:  # the archive node forgets it after a while
+            LOGGER.warning("could not remove this worker's heartbeat: %s", exc)
         await runtime.cluster_async.aclose()
         runtime.close()
         LOGGER.info("stopped: %d request(s) done", runtime.cluster_ledger.finished)
@@ -254,7 +260,9 @@ class Worker:
                 if now - last_refresh >= refresh_every:
                     last_refresh = now
                     await ledger.refresh()
-            except Exception as exc:  # Redis away for a moment: say so, keep trying
+            except REDIS_AWAY as exc:  # Redis away for a moment: say so once, keep trying
+                runtime.cluster_outage.failed(exc, "sending a heartbeat")
+            except Exception as exc:
                 LOGGER.warning("heartbeat to Redis failed: %s", exc)
             await asyncio.sleep(HEARTBEAT)
 
