@@ -8,12 +8,15 @@
 #   NoNewPrivileges=yes, CapabilityBoundingSet= (empty)   through setpriv
 #   UMask=0077
 # The config directory (from $2) is read-only at /var/lib/newswatch-etc, the notify
-# socket's directory (from $3) at /var/lib/newswatch-notify. Then it runs "$@", with
-# WATCHDOG_PID set to the PID the daemon will have. Exits 97 when a path that should be
-# read-only is not (this machine cannot emulate the sandbox).
+# socket's directory (from $3) at /var/lib/newswatch-notify. $4 lists, colon-separated,
+# where the program is installed (the checkout and its virtualenv): one under /tmp,
+# /var/tmp or /home stays visible there, read-only, standing in for an install in /opt
+# (a checkout in a temporary directory would otherwise vanish with PrivateTmp). Then it
+# runs "$@", with WATCHDOG_PID set to the PID the daemon will have. Exits 97 when a path
+# that should be read-only is not (this machine cannot emulate the sandbox).
 set -eu
-state=$1 etc=$2 notify=$3
-shift 3
+state=$1 etc=$2 notify=$3 installed=$4
+shift 4
 mount --make-rprivate /
 mount -t tmpfs -o mode=0755 tmpfs /var/lib
 mkdir /var/lib/newswatch /var/lib/newswatch-etc /var/lib/newswatch-notify
@@ -21,6 +24,21 @@ mount --bind "$state" /var/lib/newswatch
 mount --bind "$etc" /var/lib/newswatch-etc
 mount --bind "$notify" /var/lib/newswatch-notify
 mount -o remount,bind,ro /var/lib/newswatch-etc
+kept=""
+n=0
+old_ifs=$IFS
+IFS=:
+for dir in $installed; do
+    case "$dir" in
+        /tmp/* | /var/tmp/* | /home/*)
+            n=$((n + 1))
+            mkdir "/var/lib/newswatch-install-$n"
+            mount --bind "$dir" "/var/lib/newswatch-install-$n"
+            kept="$kept $n=$dir"
+            ;;
+    esac
+done
+IFS=$old_ifs
 mount -o remount,ro /var/lib
 for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
     case "$m" in
@@ -30,7 +48,17 @@ for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
 done
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=1777 tmpfs /var/tmp
-mount -t tmpfs -o mode=000 tmpfs /home
+case "$kept" in
+    *=/home/*) home_mode=0111 ;;  # the install stays reachable, nothing else listable
+    *) home_mode=000 ;;
+esac
+mount -t tmpfs -o mode=$home_mode tmpfs /home
+for pair in $kept; do
+    dir=${pair#*=}
+    mkdir -p "$dir"
+    mount --bind "/var/lib/newswatch-install-${pair%%=*}" "$dir"
+    mount -o remount,bind,ro "$dir"
+done
 for probe in / /etc /usr /var /opt /var/lib /var/lib/newswatch-etc; do
     if touch "$probe/.newswatch-probe" 2>/dev/null; then
         rm -f "$probe/.newswatch-probe"

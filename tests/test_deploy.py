@@ -52,6 +52,10 @@ from tests.servers import SlackWebhook
 BIN = Path(sys.executable).parent
 NEWSWATCH = BIN / "newswatch"
 SANDBOX = Path(__file__).with_name("sandbox.sh")
+# Where the program under test lives: the checkout (an editable install) and its venv.
+INSTALLED = ":".join(
+    str(path) for path in (Path(__file__).resolve().parent.parent, Path(sys.prefix)) if path
+)
 UNITS = [DAEMON_UNIT, SERVE_UNIT]
 # The daemon's longest stop: running checks, crawlers closed, then delivery.
 DAEMON_STOP = daemon.STOP_GRACE + 5 + daemon.DELIVERY_GRACE
@@ -325,7 +329,7 @@ def test_the_units_command_lines_run_the_daemon_as_systemd_would(
     def start(environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         if sandboxed:
             launcher = ["unshare", "-m", "--propagation", "private", "sh", str(SANDBOX)]
-            launcher += [str(state), str(etc), str(notify_dir)]
+            launcher += [str(state), str(etc), str(notify_dir), INSTALLED]
         else:
             script = f'umask {umask}; WATCHDOG_PID=$$; export WATCHDOG_PID; exec "$@"'
             launcher = ["sh", "-c", script, "sh"]
