@@ -2,10 +2,12 @@
 
 A request popped from a source's stream is *held* by the worker until it is *finished*:
 its processed article (if any) and a ``done`` event go to the events stream, and the
-entry is acknowledged and deleted, all in one transaction. So a worker killed at any
-moment either handed the article over and acknowledged the request, or did neither (and
-another worker does the request again after the lease: the archive stores an article once,
-by its canonical URL, and alerts once per story).
+entry is acknowledged and deleted, in one atomic step (a Lua script). So a worker killed at
+any moment either handed the article over and acknowledged the request, or did neither
+(and another worker does the request again after the lease: the archive stores an article
+once, by its canonical URL, and alerts once per story). Only the step that acknowledges
+the entry adds its ``done``, so no request ends twice for its check. While Redis does
+not answer, the hand-over waits (:mod:`crawler.cluster.outage`).
 
 - :class:`Ledger`: holds, finishes, schedules (the requests a response leads to go to the
   cluster's queue, counted before the response is finished) and keeps leases alive.
@@ -43,6 +45,25 @@ LOGGER = logging.getLogger(__name__)
 
 Entry = tuple[str, str]
 
+# KEYS: the request's stream, the events stream
+# ARGV: workers' group, entry id, the event that ends the request (the article with its
+#       done, or the done alone), the article without its done ('' when none)
+# The request's end is counted only by whoever acknowledges its entry: a hand-over
+# repeated after a lost answer, or by a worker whose entry another one took after the
+# lease, adds no second ``done`` (a check would look over too early); the article still
+# goes over (the archive stores it once), unless there is none.
+_HAND_OVER = """
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('XDEL', KEYS[1], ARGV[2])
+  redis.call('XADD', KEYS[2], '*', 'e', ARGV[3])
+  return 1
+end
+if ARGV[4] ~= '' then
+  redis.call('XADD', KEYS[2], '*', 'e', ARGV[4])
+end
+return 0
+"""
+
 
 class Ledger:
     def __init__(self, runtime: Runtime) -> None:
@@ -56,6 +77,7 @@ class Ledger:
         self.finished = 0
         self.failed = 0
         self.recent: deque[float] = deque()  # when articles were handed over, last minute
+        self.hand_over = self.client.register_script(_HAND_OVER)
 
     # -- holding -------------------------------------------------------------------------
 
@@ -105,24 +127,25 @@ class Ledger:
             **outcome,
         }
         if record is not None:  # the article and its request's end: one event
-            event = {"t": "article", "check": check, "record": record, "done": done}
+            settled = wire.dumps({"t": "article", "check": check, "record": record, "done": done})
+            unsettled = wire.dumps({"t": "article", "check": check, "record": record})
         else:
-            event = done
-        data = wire.dumps(event)
-        stream = self.keys.requests(source)
-
-        async def hand_over() -> Any:
-            pipe = self.client.pipeline(transaction=True)
-            pipe.xadd(self.keys.events, {"e": data})
-            pipe.xack(stream, WORKER_GROUP, entry_id)
-            pipe.xdel(stream, entry_id)
-            return await pipe.execute()
+            settled, unsettled = wire.dumps(done), b""
+        keys = [self.keys.requests(source), self.keys.events]
+        args = [WORKER_GROUP, entry_id, settled, unsettled]
 
         # Held (its lease kept) until handed over: if this worker stops while Redis is
         # away, what it could not hand over goes to another worker.
         self.finishing.add(entry)
         try:
-            await self.runtime.cluster_outage.call(hand_over, "handing a page over")
+            await self.runtime.cluster_outage.call(
+                lambda: self.hand_over(keys=keys, args=args), "handing a page over"
+            )
+        except Exception as exc:  # not an outage: another worker does it after the lease
+            self.held.pop(entry, None)
+            LOGGER.error("could not hand %s over (%s): it is done again after the lease",
+                         url, exc)  # fmt: skip
+            return
         finally:
             self.finishing.discard(entry)
         self.held.pop(entry, None)
@@ -148,21 +171,24 @@ class Ledger:
     def give_up(self) -> None:
         """Stopping: what this worker holds becomes available to the others at once."""
         queue = self.runtime.cluster_queue
-        if self.held and queue is not None:
+        # what is being handed over stays this worker's (the hand-over may yet go through)
+        given = [entry for entry in self.held if entry not in self.finishing]
+        if given and queue is not None:
             cluster = self.runtime.config.cluster
             assert cluster is not None
             try:
-                queue.refresh(list(self.held), idle_ms=int(cluster.lease_seconds * 1000) + 1000)
+                queue.refresh(given, idle_ms=int(cluster.lease_seconds * 1000) + 1000)
             except REDIS_AWAY as exc:
                 LOGGER.warning(
                     "could not give back %d request(s) (%s): the other workers take them "
                     "after the lease",
-                    len(self.held),
+                    len(given),
                     exc,
                 )
             else:
-                LOGGER.info("gave back %d request(s) to the other workers", len(self.held))
-            self.held.clear()
+                LOGGER.info("gave back %d request(s) to the other workers", len(given))
+            for entry in given:
+                self.held.pop(entry, None)
 
 
 def _outcome(response: Response) -> dict[str, Any]:

@@ -45,6 +45,9 @@ class Outage:
         self.next_try = 0.0
         self.outages = 0
         self.said = False  # whether this outage was logged
+        # When Redis last answered again after an outage: leases were not kept during it,
+        # so what live workers hold looks abandoned for a while.
+        self.recovered_at = float("-inf")
 
     @property
     def away(self) -> bool:
@@ -69,6 +72,7 @@ class Outage:
         if self.since is not None:
             if self.said:
                 LOGGER.info("Redis answers again, after %.1f s", self.clock() - self.since)
+                self.recovered_at = self.clock()
             self.since = None
             self.said = False
             self.wait = FIRST_WAIT

@@ -50,8 +50,15 @@ ENTRY = "newswatch_entry"  # request.meta: (source, stream entry id) of a popped
 # KEYS: seen set, events stream, request stream, stream of the entry the request came from
 # ARGV: fingerprint ('' when not filtered), seen expiry (s), spawn event, request,
 #       entry the request came from ('' when none), its done event, workers' group
-# Returns 1 when the request was queued, 0 when its check had seen it.
+# Returns 1 when the request was queued, 0 when its check had seen it, -1 when the entry
+# it came from was settled already (this very call, repeated after a lost answer, or
+# another worker's, which took it after the lease): then nothing is done, so a check
+# never counts one request's end twice.
 _SCHEDULE = """
+if ARGV[5] ~= '' then
+  if redis.call('XACK', KEYS[4], ARGV[7], ARGV[5]) == 0 then return -1 end
+  redis.call('XDEL', KEYS[4], ARGV[5])
+end
 local queued = 1
 if ARGV[1] ~= '' then
   queued = redis.call('SADD', KEYS[1], ARGV[1])
@@ -62,8 +69,6 @@ if queued == 1 then
   redis.call('XADD', KEYS[3], '*', 'r', ARGV[4])
 end
 if ARGV[5] ~= '' then
-  redis.call('XACK', KEYS[4], ARGV[7], ARGV[5])
-  redis.call('XDEL', KEYS[4], ARGV[5])
   redis.call('XADD', KEYS[2], '*', 'e', ARGV[6])
 end
 return queued
@@ -130,7 +135,7 @@ class SourceStreams(Base):  # type: ignore[misc]
         again = {"t": "done", "check": check, "source": source, "again": 1}
         keys = [self.keys.seen(source, check), self.keys.events, stream, old_stream]
         args = [
-            fingerprint.hex() if isinstance(fingerprint, bytes) else fingerprint,
+            fingerprint,
             SEEN_EXPIRE,
             wire.dumps({"t": "spawn", "check": check}),
             data,
@@ -148,7 +153,7 @@ class SourceStreams(Base):  # type: ignore[misc]
     async def schedule(self, request: Request) -> bool:
         """Queue ``request`` unless its check saw it (the ledger's path: a page's links)."""
         keys, args = self._script_call(request)
-        queued = bool(await self.script_async(keys=keys, args=args))
+        queued = int(await self.script_async(keys=keys, args=args)) == 1
         self._pushed(request)
         return queued
 
@@ -157,13 +162,14 @@ class SourceStreams(Base):  # type: ignore[misc]
         try:
             keys, args = self._script_call(request)
             self.script_sync(keys=keys, args=args)
-        except REDIS_AWAY as exc:
-            self.outage.failed(exc, "queueing a request")
+        except Exception as exc:
+            if isinstance(exc, REDIS_AWAY):
+                self.outage.failed(exc, "queueing a request")
             old = request.meta.pop(ENTRY, None)
             if old is not None:  # done again by whoever takes it after the lease
                 self.runtime.cluster_ledger.release((old[0], old[1]))
-            LOGGER.warning("could not queue %s: what it came from is done again after "
-                           "the lease", request.url)  # fmt: skip
+            LOGGER.warning("could not queue %s (%s): what it came from is done again after "
+                           "the lease", request.url, exc)  # fmt: skip
             return
         self.outage.answered()
         self._pushed(request)
@@ -183,7 +189,10 @@ class SourceStreams(Base):  # type: ignore[misc]
                 return None  # Redis is away: ask again later, without blocking the reactor
             try:
                 now = time.monotonic()
-                if now - self.last_reclaim > self.lease_ms / 4000:
+                if (
+                    now - self.last_reclaim > self.lease_ms / 4000
+                    and now - self.outage.recovered_at > self.lease_ms / 1000
+                ):
                     self.last_reclaim = now
                     self.buffer.extend(self._reclaim())
                 if not self.buffer:

@@ -226,7 +226,9 @@ class Worker:
             await asyncio.sleep(0.2)
         runtime.cluster_ledger.give_up()
         if not crawl.done():
-            await crawler.stop_async()
+            # Scrapy waits for the requests in progress, which wait for Redis if it is away
+            stopping = asyncio.ensure_future(crawler.stop_async())
+            await asyncio.wait([stopping], timeout=STOP_GRACE)
             await asyncio.wait([crawl], timeout=10)
         try:
             await runtime.cluster_async.hdel(keys.workers, runtime.worker_id)

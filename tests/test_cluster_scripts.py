@@ -1,0 +1,101 @@
+"""The cluster's Lua steps against the real Redis (a key prefix of their own): a step
+repeated after a lost answer, or by a worker whose entry another took after the lease,
+never ends a request twice for its check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from crawler.cluster import wire
+from crawler.cluster.keys import WORKER_GROUP, Keys
+from crawler.cluster.ledger import _HAND_OVER
+from crawler.cluster.queue import _SCHEDULE, ensure_group
+from tests.cluster_support import drop_prefix, fresh_prefix, redis_or_skip
+
+
+@pytest.fixture
+def redis_keys() -> Iterator[tuple[Any, Keys]]:
+    client = redis_or_skip()
+    keys = Keys(fresh_prefix())
+    yield client, keys
+    drop_prefix(client, keys.prefix)
+    client.close()
+
+
+def events(client: Any, keys: Keys) -> list[dict[str, Any]]:
+    return [wire.loads(fields[b"e"]) for _, fields in client.xrange(keys.events)]
+
+
+def held_entry(client: Any, keys: Keys, consumer: str = "w1") -> str:
+    """A request queued and taken by ``consumer``: its stream entry id."""
+    stream = keys.requests("portal")
+    ensure_group(client, stream)
+    client.xadd(stream, {"r": b"request"})
+    [(_, [(entry_id, _)])] = client.xreadgroup(WORKER_GROUP, consumer, {stream: ">"}, count=1)
+    return entry_id.decode()
+
+
+def test_a_repeated_hand_over_ends_its_request_once(redis_keys: tuple[Any, Keys]) -> None:
+    client, keys = redis_keys
+    hand_over = client.register_script(_HAND_OVER)
+    entry_id = held_entry(client, keys)
+    done = {"t": "done", "check": "c1"}
+    settled = wire.dumps({"t": "article", "check": "c1", "record": {"url": "u"}, "done": done})
+    unsettled = wire.dumps({"t": "article", "check": "c1", "record": {"url": "u"}})
+    call = {"keys": [keys.requests("portal"), keys.events],
+            "args": [WORKER_GROUP, entry_id, settled, unsettled]}  # fmt: skip
+    assert hand_over(**call) == 1
+    assert hand_over(**call) == 0  # the answer was lost, the worker tries again
+    got = events(client, keys)
+    assert [e["t"] for e in got] == ["article", "article"]
+    assert [("done" in e) for e in got] == [True, False]  # one end, the article twice
+    assert client.xlen(keys.requests("portal")) == 0
+    assert client.xpending(keys.requests("portal"), WORKER_GROUP)["pending"] == 0
+
+
+def test_a_finish_without_article_repeated_adds_nothing(redis_keys: tuple[Any, Keys]) -> None:
+    client, keys = redis_keys
+    hand_over = client.register_script(_HAND_OVER)
+    entry_id = held_entry(client, keys)
+    done = wire.dumps({"t": "done", "check": "c1"})
+    call = {"keys": [keys.requests("portal"), keys.events],
+            "args": [WORKER_GROUP, entry_id, done, b""]}  # fmt: skip
+    assert hand_over(**call) == 1 and hand_over(**call) == 0
+    assert [e["t"] for e in events(client, keys)] == ["done"]
+
+
+def schedule_call(keys: Keys, fingerprint: bytes, origin: str = "") -> dict[str, list[Any]]:
+    stream = keys.requests("portal")
+    return {
+        "keys": [keys.seen("portal", "c1"), keys.events, stream, stream],
+        "args": [fingerprint, 86400, wire.dumps({"t": "spawn", "check": "c1"}), b"request",
+                 origin, wire.dumps({"t": "done", "check": "c1", "again": 1}), WORKER_GROUP],
+    }  # fmt: skip
+
+
+def test_a_link_is_queued_once_per_check(redis_keys: tuple[Any, Keys]) -> None:
+    client, keys = redis_keys
+    ensure_group(client, keys.requests("portal"))
+    schedule = client.register_script(_SCHEDULE)
+    assert schedule(**schedule_call(keys, b"fp-1")) == 1
+    assert schedule(**schedule_call(keys, b"fp-1")) == 0  # a feed and a sitemap list it
+    assert schedule(**schedule_call(keys, b"")) == 1  # dont_filter: always queued
+    assert client.xlen(keys.requests("portal")) == 2
+    assert [e["t"] for e in events(client, keys)] == ["spawn", "spawn"]
+
+
+def test_a_redirect_settles_its_origin_once(redis_keys: tuple[Any, Keys]) -> None:
+    client, keys = redis_keys
+    schedule = client.register_script(_SCHEDULE)
+    origin = held_entry(client, keys)
+    assert schedule(**schedule_call(keys, b"fp-target", origin)) == 1
+    # repeated after a lost answer, or by a worker whose entry was taken over: nothing
+    assert schedule(**schedule_call(keys, b"fp-target", origin)) == -1
+    assert [e["t"] for e in events(client, keys)] == ["spawn", "done"]
+    # a redirect to a page the check saw already still ends its origin
+    second = held_entry(client, keys)
+    assert schedule(**schedule_call(keys, b"fp-target", second)) == 0
+    assert [e["t"] for e in events(client, keys)] == ["spawn", "done", "done"]
