@@ -377,10 +377,15 @@ def check(ctx: click.Context) -> None:
         click.echo(f"newswatch: warning: {config.path}: {warning}", err=True)
     for warning in config_warnings(config):
         click.echo(f"newswatch: warning: {warning}", err=True)
-    click.echo(
-        f"{config.path}: ok ({len(config.sources)} sources, {len(config.rules)} rules, "
-        f"{len(config.channels)} channels)"
-    )
+    counts = [
+        f"{n} {word}{'' if n == 1 else 's'}"
+        for n, word in (
+            (len(config.sources), "source"),
+            (len(config.rules), "rule"),
+            (len(config.channels), "channel"),
+        )
+    ]
+    click.echo(f"{config.path}: ok ({', '.join(counts)})")
 
 
 @cli.command()
@@ -417,6 +422,25 @@ def run(ctx: click.Context, role: str | None) -> None:
         )
         ctx.exit(EXIT_CONFIG)
     warn_unverified(TLSPolicies.from_config(config))
+    if role is not None:
+        from crawler.cluster.connection import display_url, unreachable
+
+        assert config.cluster is not None
+        problem = unreachable(config.cluster)
+        if problem is not None:  # exit 1: a restart may find it (systemd, Docker)
+            click.echo(
+                f"newswatch: cannot reach Redis at {display_url(config.cluster)} "
+                f"([cluster] redis_url in {config.path}): {problem}",
+                err=True,
+            )
+            ctx.exit(1)
+    elif config.cluster is not None:
+        click.echo(
+            f"newswatch: warning: {config.path} has [cluster], but this daemon runs alone "
+            "(no --role): it crawls and stores by itself; run --role archive and "
+            "--role worker to share the work",
+            err=True,
+        )
     if role == "worker":
         from crawler.cluster.worker import Worker
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -148,9 +150,29 @@ def record_signature(record: Mapping[str, Any]) -> Any:
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(entities: Sequence[Mapping[str, Any]]) -> None:
+def _start_worker(entities: Sequence[Mapping[str, Any]], owner: int | None = None) -> None:
     catalogue = load_catalogue([EntityConfig(**e) for e in entities])
     _WORKER.update(catalogue=catalogue, scanner=entity_scanner(catalogue))
+    if owner is not None:
+        threading.Thread(target=_outlive_no_owner, args=(owner,), daemon=True).start()
+
+
+OWNER_CHECK = 2.0  # seconds between a worker process's looks at whether its owner lives
+
+
+def _outlive_no_owner(owner: int) -> None:
+    """End this worker process once the process that owns the pool is gone. A pool's
+    workers wait on a queue they hold both ends of, so an owner killed with SIGKILL (the
+    OOM killer, ``kill -9``) would otherwise leave them, and the forkserver they keep
+    alive, running for good."""
+    while True:
+        time.sleep(OWNER_CHECK)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # the PID went to another user's process: ours is gone
+            os._exit(0)
 
 
 def _ready() -> bool:
@@ -188,7 +210,7 @@ class PageWorkers:
                 max_workers=self.workers,
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=(self.entities,),
+                initargs=(self.entities, os.getpid()),
             )
         self.scanner = entity_scanner(self.catalogue)
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-stage")

@@ -79,7 +79,7 @@ def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
     assert "serve --open" in result.stdout
     assert "ascend on 3 stories, h20 on 2 stories" in result.stdout
     # issue 14: the demo's alerts go through the outbox to a type = "log" channel
-    assert "5 sent through the outbox to log (log)" in result.stdout
+    assert "5 sent now, through the outbox to log (log)" in result.stdout
     db = tmp_path / "newswatch-demo.db"
     conn = sqlite3.connect(db)
     statuses = conn.execute("SELECT channel, status, count(*) FROM alerts GROUP BY 1, 2")
@@ -90,6 +90,10 @@ def test_demo_runs_offline_and_exits_0(tmp_path: Path) -> None:
     assert {"zh-Hans", "zh-Hant", "en"} <= set(langs)
     assert {"gb18030", "utf-8"} <= codecs and codecs & {"cp950", "big5hkscs"}
     assert (tmp_path / "newswatch-demo.toml").exists()
+    # run again: nothing new to send, and it says why the list shows 5 sent
+    again = run_cli("demo", "--port", "0", "--directory", str(tmp_path), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "0 sent now, 5 by an earlier run, through the outbox" in again.stdout
 
 
 def test_scrapy_list_and_crawl_from_the_repository_root(

@@ -590,3 +590,14 @@ def test_next_try_in_words() -> None:
     assert next_try({"status": "failed", "next_attempt_at": "2026-03-22T10:00:00Z"}, now) == (
         "in 2d 2h (10:00:00Z)"
     )
+
+
+def test_the_sample_portal_has_a_front_page(portal: PortalServer) -> None:
+    """The first link the demo prints opens a page, not a 404."""
+    import urllib.request
+
+    with urllib.request.urlopen(portal.base + "/") as answer:
+        page = answer.read().decode("utf-8")
+    assert answer.status == 200
+    for path in ("/feeds/zh.xml", "/sitemap.xml", "/list/", portal.site.articles[-1].path):
+        assert f'href="{path}"' in page or f"href='{path}'" in page

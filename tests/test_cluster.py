@@ -455,3 +455,21 @@ delay = 0
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.mark.parametrize("role", ["archive", "worker"])
+def test_a_node_that_cannot_reach_redis_says_so_in_one_line(
+    role: str, tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.servers import free_port
+
+    url = f"redis://:hunter2-secret@127.0.0.1:{free_port()}/0"  # nothing listens there
+    source = '[[sources]]\nname = "f"\nfeeds = ["https://a.example/f"]\n'
+    archive = f'[archive]\npath = "{tmp_path / "a.db"}"\n'
+    config = write_config(archive + cluster_config("x", url=url) + source)
+    result = run_cli("--config", str(config), "run", "--role", role, timeout=60)
+    assert result.returncode == 1  # not a config error: a restart may find Redis
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach Redis at redis://127.0.0.1:" in lines[0], lines
+    assert str(config) in lines[0] and "Traceback" not in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout

@@ -237,4 +237,4 @@ def test_cli_reads_config_from_environment(write_config) -> None:  # type: ignor
     path = write_config('[[sources]]\nname = "a"\nfeeds = ["https://a.example/rss"]\n')
     result = run_cli("check", env={"NEWSWATCH_CONFIG": str(path)})
     assert result.returncode == 0, result.stderr
-    assert "1 sources" in result.stdout
+    assert "ok (1 source, 0 rules, 0 channels)" in result.stdout

@@ -94,3 +94,45 @@ def test_workers_that_cannot_start_give_way_to_this_process(
     record, workers = asyncio.run(run())
     assert record["text"] and workers == 0
     assert "processing pages in this process" in caplog.text
+
+
+OWNER = """
+import asyncio, os, sys, time
+from crawler.config import parse_config
+from crawler.page_stage import PageWorkers
+text = '[[sources]]\\nname = "p"\\nfeeds = ["http://p.test/f.xml"]\\n'
+config = parse_config(text, path="t.toml")
+workers = PageWorkers(2, config.entities, config.catalogue)
+for future in [workers.executor.submit(time.sleep, 0.5) for _ in range(4)]:
+    future.result(60)
+print(os.getpid(), flush=True)
+time.sleep(600)
+"""
+
+
+def test_worker_processes_end_when_their_owner_is_killed() -> None:
+    """SIGKILL leaves no page-stage process behind (nor the forkserver they keep alive)."""
+    psutil = pytest.importorskip("psutil")
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        assert int(owner.stdout.readline()) == owner.pid
+        family = psutil.Process(owner.pid).children(recursive=True)
+        pool = [p for p in family if "forkserver" in " ".join(p.cmdline())]
+        assert len(pool) >= 3  # the forkserver and two workers
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(p.is_running() and p.status() != "zombie"
+                                                  for p in pool):  # fmt: skip
+            time.sleep(0.2)
+        left = [p.pid for p in pool if p.is_running() and p.status() != "zombie"]
+        assert left == [], f"still running after their owner was killed: {left}"
+    finally:
+        if owner.poll() is None:
+            owner.kill()

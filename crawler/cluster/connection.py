@@ -5,6 +5,7 @@ runs on the reactor's loop."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import redis.asyncio
@@ -14,7 +15,7 @@ from redis.backoff import NoBackoff
 
 from crawler.config import ClusterConfig
 
-__all__ = ["async_client", "sync_client"]
+__all__ = ["async_client", "display_url", "sync_client", "unreachable"]
 
 _OPTIONS: dict[str, Any] = {
     "socket_timeout": 30,
@@ -42,3 +43,27 @@ def async_client(cluster: ClusterConfig) -> redis.asyncio.Redis:
     return redis.asyncio.Redis.from_url(
         cluster.redis_url, retry=redis.asyncio.retry.Retry(NoBackoff(), 1), **_OPTIONS
     )
+
+
+def display_url(cluster: ClusterConfig) -> str:
+    """``redis_url`` without its credentials or query, for messages."""
+    parts = urlsplit(cluster.redis_url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, f"{host}{port}", parts.path, "", ""))
+
+
+def unreachable(cluster: ClusterConfig) -> str | None:
+    """Why Redis does not answer a PING, or None when it does."""
+    client = sync_client(cluster)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return str(exc) or type(exc).__name__
+    except OSError as exc:
+        return str(exc)
+    finally:
+        client.close()
+    return None

@@ -368,6 +368,8 @@ class PortalServer:
         if path in entries:
             body, content_type = entries[path]
             return self._conditional(body, content_type, headers)
+        if path == "/":
+            return Reply(200, self._home(entries), {"Content-Type": "text/html; charset=utf-8"})
         if path == "/list/":
             page = 1
             for part in query.split("&"):
@@ -378,6 +380,24 @@ class PortalServer:
                 return Reply(404, b"no such page", {"Content-Type": "text/plain"})
             return self._conditional(listing, "text/html; charset=utf-8", headers)
         return self._test_route(path)
+
+    def _home(self, entries: dict[str, Any]) -> bytes:
+        """A front page for a person who opens the portal in a browser: what it serves."""
+        feeds = "".join(f'<li><a href="{html.escape(p)}">{html.escape(p)}</a></li>'
+                        for p in sorted(entries))  # fmt: skip
+        latest = "".join(
+            f'<li><a href="{html.escape(a.path)}">{html.escape(a.title)}</a></li>'
+            for a in self.site.articles[-10:][::-1]
+        )
+        page = (
+            "<!doctype html><html><head><meta charset='utf-8'><title>newswatch sample "
+            "portal</title></head><body><h1>newswatch sample portal</h1>"
+            f"<p>{len(self.site.articles)} articles, served on this machine for the demo "
+            "and the tests.</p><h2>Entry points</h2>"
+            f"<ul>{feeds}<li><a href='/list/'>/list/</a> (listing pages)</li></ul>"
+            f"<h2>Latest articles</h2><ul>{latest}</ul></body></html>"
+        )
+        return page.encode("utf-8")
 
     def _test_route(self, path: str) -> Reply:
         if path == "/broken/404":

@@ -94,9 +94,17 @@ def _show_alerts(archive: Archive, config: Config) -> None:
         fired.setdefault(row["rule"], set()).add(row["story_id"])
     summary = ", ".join(f"{name} on {len(ids)} stories" for name, ids in fired.items())
     channels = ", ".join(f"{c.name} ({c.type})" for c in config.channels)
-    click.echo(f"\nalerts: {summary}; {report.sent} sent through the outbox to {channels}")
+    earlier = sum(1 for row in rows if row["status"] == "sent") - report.sent
+    sent = f"{report.sent} sent now" + (f", {earlier} by an earlier run" if earlier else "")
+    click.echo(f"\nalerts: {summary}; {sent}, through the outbox to {channels}")
     for row in reversed(rows):
         click.echo(f"  {row['status']:<7} {row['rule']:<8} {row['channel']:<6} {row['title']}")
+    quiet = [name for name, ids in fired.items() if not ids]
+    if quiet:  # a rule added since: stored articles are matched by a backtest, not again
+        click.echo(
+            f"  (no alert yet for {', '.join(quiet)}: rules fire on articles as they are "
+            f"stored; `newswatch rules backtest {quiet[0]}` shows what the archive matches)"
+        )
 
 
 def stamped(body: str) -> str:
