@@ -1,20 +1,18 @@
 """What the cluster tests share: a Redis on 127.0.0.1 (skip with a reason when none
-answers), a key prefix of their own (removed afterwards), archive nodes and workers in
-child processes, and a way to read an archive as a comparable picture."""
+answers), a key prefix of their own (removed afterwards), a Redis of their own to kill and
+restart, and a way to read an archive as a comparable picture. The nodes themselves run
+as child processes (:mod:`tests.daemons`)."""
 
 from __future__ import annotations
 
-import signal
-import sqlite3
 import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.daemons import query, wait_until
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -38,76 +36,6 @@ def drop_prefix(client: Any, prefix: str) -> None:
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
-
-
-def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        return conn.execute(sql, params).fetchall()
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        conn.close()
-
-
-class Node:
-    """``newswatch run [--role ROLE]`` in a child process, its log in a file."""
-
-    def __init__(self, config: Path, log: Path, role: str | None) -> None:
-        self.log = log
-        command = [sys.executable, "-m", "crawler.cli", "--config", str(config), "run"]
-        if role:
-            command += ["--role", role]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def started(self, what: str = "started") -> None:
-        wait_until(lambda: what in self.text() or self.process.poll() is not None, 60, what)
-        assert self.process.poll() is None, self.text()[-3000:]
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(60)
-        return self.process.returncode
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(10)
-
-
-def nodes(config: Path, tmp: Path, roles: list[str | None]) -> Iterator[list[Node]]:
-    started: list[Node] = []
-    try:
-        # one after the other: a node listed after another finds it running
-        for i, role in enumerate(roles):
-            node = Node(config, tmp / f"{role or 'single'}-{i}.log", role)
-            started.append(node)
-            node.started()
-        yield started
-    finally:
-        for node in started:
-            if node.process.poll() is None:
-                node.kill()
 
 
 def picture(db: Path) -> dict[str, Any]:

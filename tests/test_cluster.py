@@ -23,13 +23,11 @@ from tests.cluster_support import (
     PrivateRedis,
     drop_prefix,
     fresh_prefix,
-    nodes,
     picture,
-    query,
     redis_or_skip,
-    wait_until,
 )
 from tests.conftest import run_cli
+from tests.daemons import nodes, query, wait_until
 from tests.servers import SlackWebhook
 
 pytestmark = pytest.mark.slow

@@ -8,21 +8,18 @@ import json
 import os
 import random
 import signal
-import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bench.synthetic import common_words, distinct_article
 from crawler.demo.portal import PortalServer, Reply
 from tests.conftest import run_cli
+from tests.daemons import Node, query, wait_until
 from tests.servers import SlackReply, SlackWebhook
 
 pytestmark = pytest.mark.slow
@@ -30,65 +27,12 @@ pytestmark = pytest.mark.slow
 WORDS = common_words()
 
 
-def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
-
-
-def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        return conn.execute(sql, params).fetchall()
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        conn.close()
-
-
-class Daemon:
-    """`newswatch run` in a child process, its log in a file."""
-
-    def __init__(self, config: Path, log: Path) -> None:
-        self.config = config
-        self.log = log
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", "--config", str(config), "run"],
-            stdout=subprocess.DEVNULL,
-            stderr=log.open("ab"),
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def wait_started(self) -> None:
-        wait_until(lambda: "daemon started" in self.text(), 60, "the daemon to start")
-
-    def stop(self, timeout: float = 30) -> float:
-        """SIGTERM; returns how long the daemon took to exit."""
-        started = time.monotonic()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout)
-        return time.monotonic() - started
-
-
 @contextmanager
-def daemon(config: Path, log: Path) -> Iterator[Daemon]:
-    running = Daemon(config, log)
+def daemon(config: Path, log: Path) -> Iterator[Node]:
+    """``newswatch run`` (no role), started; killed on the way out if still running."""
+    running = Node(config, log, None)
     try:
-        running.wait_started()
+        running.started("daemon started")
         yield running
     finally:
         if running.process.poll() is None:
@@ -159,7 +103,7 @@ def test_alert_within_seconds_through_500_and_429_then_sigterm_exits_0(
             # interval 2 s + 3 s, also when Slack first answers 500 and then 429
             assert latency <= 5.0, (latency, script)
             assert titles(slack)[before] == article.title
-        took = running.stop()
+        took = running.stop_timed()
         assert running.process.returncode == 0 and took < 20
     assert "stopped:" in running.text()
     assert query(db, "SELECT stopped_at FROM daemon")[0][0]
@@ -199,7 +143,7 @@ retries = 0
         by_name = {s["name"]: s for s in report["sources"]}
         assert by_name["feeds"]["state"] == "ok" and by_name["broken"]["state"] == "failing"
         assert by_name["feeds"]["next_check_at"] and report["daemon"]["pid"] == running.pid
-        assert running.stop() < 20 and running.process.returncode == 0
+        assert running.stop_timed() < 20 and running.process.returncode == 0
     after = run_cli("--config", str(config), "status", "--require-daemon")
     assert after.returncode == 1 and "no daemon is running" in after.stdout
 
@@ -286,7 +230,7 @@ delay = 0
             20,
             "the added source's check",
         )
-        assert running.stop() < 20 and running.process.returncode == 0
+        assert running.stop_timed() < 20 and running.process.returncode == 0
 
 
 def test_kill_9_while_articles_arrive_loses_no_alert_and_duplicates_at_most_one_per_kill(
@@ -300,8 +244,8 @@ def test_kill_9_while_articles_arrive_loses_no_alert_and_duplicates_at_most_one_
     kills = 4
     log = tmp_path / "log"
     for _ in range(kills):
-        running = Daemon(config, log)
-        running.wait_started()
+        running = Node(config, log, None)
+        running.started("daemon started")
         for _ in range(2):
             article = distinct_article(len(published), rng, WORDS)
             portal.publish(article)

@@ -17,9 +17,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -27,6 +26,7 @@ import yaml
 from crawler import cli, daemon
 from crawler.demo.portal import PortalServer
 from tests.conftest import REPO
+from tests.daemons import wait_until
 from tests.deploy_files import (
     COMPOSE,
     DAEMON_UNIT,
@@ -60,17 +60,6 @@ UNITS = [DAEMON_UNIT, SERVE_UNIT]
 # The daemon's longest stop: running checks, crawlers closed, then delivery.
 DAEMON_STOP = daemon.STOP_GRACE + 5 + daemon.DELIVERY_GRACE
 SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def tool(name: str) -> str:
