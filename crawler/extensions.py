@@ -225,6 +225,9 @@ class CheckRunner:
             for key, value in now.items()
             if value != check.baseline.get(key, 0)
         }
+        # the entry points' validators count only if every request they led to was done
+        complete = reason == "finished" and not result.stats.get("newswatch/errors")
+        self.runtime.state.settle(result.source, complete=complete)
         future = self.runtime.writer.submit(
             lambda archive: archive.record_check(
                 result.row(),

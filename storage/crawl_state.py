@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from storage.connection_thread import ArchiveThread
 from storage.db import FetchState
@@ -48,13 +48,26 @@ class CrawlState(Protocol):
         """Remember what fetching ``url`` answered (queued; never waits)."""
         ...
 
+    def settle(self, source: str, *, complete: bool) -> None:
+        """``source``'s check ended: what its fetches answered may be kept, their
+        validators only if the check was ``complete`` (every request it led to done)."""
+        ...
+
 
 class ArchiveCrawlState:
-    """The crawl state of the local archive: reads on ``reader``, writes on ``writer``."""
+    """The crawl state of the local archive: reads on ``reader``, writes on ``writer``.
+
+    What a check's fetches answered is written when the check ends (:meth:`settle`), and
+    an entry point's new validators only if the check completed. A feed's ETag saved
+    while the articles it listed were still to be fetched would make the next check's
+    answer a 304 that hides them, should this process be killed in between (nothing else
+    remembers those requests); a check that timed out or failed somewhere is asked again
+    unconditionally next time."""
 
     def __init__(self, reader: ArchiveThread, writer: ArchiveThread) -> None:
         self.reader = reader
         self.writer = writer
+        self.pending: dict[str, list[dict[str, Any]]] = {}
 
     async def known(self, urls: Sequence[str]) -> dict[str, datetime | None]:
         if not urls:
@@ -80,16 +93,24 @@ class ArchiveCrawlState:
         error: str | None = None,
         parent: str | None = None,
     ) -> None:
-        self.writer.post(
-            lambda archive: archive.record_fetch(
-                url,
-                source=source,
-                kind=kind,
-                status=status,
-                etag=etag,
-                last_modified=last_modified,
-                error=error,
-                parent=parent,
-            ),
-            what=f"record of fetching {url}",
-        )
+        fields = {"url": url, "source": source, "kind": kind, "status": status, "etag": etag,
+                  "last_modified": last_modified, "error": error, "parent": parent}  # fmt: skip
+        if source:
+            self.pending.setdefault(source, []).append(fields)
+        else:  # not a source's check, which no check end would settle: written at once
+            self._write([fields], f"record of fetching {url}")
+
+    def settle(self, source: str, *, complete: bool) -> None:
+        records = self.pending.pop(source, [])
+        if not records:
+            return
+        if not complete:
+            records = [{**r, "etag": None, "last_modified": None} for r in records]
+        self._write(records, f"records of {len(records)} fetch(es) of {source}")
+
+    def _write(self, records: list[dict[str, Any]], what: str) -> None:
+        def record(archive: Any) -> None:
+            for fields in records:
+                archive.record_fetch(**fields)
+
+        self.writer.post(record, what=what)

@@ -142,6 +142,7 @@ def test_unchanged_sitemap_index_asks_its_known_sitemaps_again(settings: dict[st
         f"{BASE}/sitemaps/news.xml", source="portal", kind="sitemap", status=200,
         parent=request.url,
     )  # fmt: skip
+    runtime.state.settle("portal", complete=True)  # the check that fetched it ended
     runtime.writer.call(lambda archive: None)  # the write above is committed
     again = collect(spider.parse_sitemap(response_for(request.url, b"", request, status=304)))
     assert [r.url for r in again] == [f"{BASE}/sitemaps/news.xml"]
@@ -179,6 +180,7 @@ def test_conditional_get_and_known_articles(settings: dict[str, str]) -> None:
             headers={"ETag": '"abc"', "Last-Modified": "Fri, 20 Mar 2026 00:00:00 GMT"},
         ),
     )
+    runtime.state.settle("portal", complete=True)  # the check ended, every request done
     runtime.writer.call(lambda archive: None)  # the fetch record is committed
     again = feed.replace()
     again.headers.pop(b"If-None-Match", None)
@@ -377,3 +379,34 @@ def test_no_generator_callback_returns_a_value() -> None:
                 assert not is_generator_with_return_value(member), f"{spider.__name__}.{name}"
                 checked += 1
     assert checked >= 5
+
+
+def test_validators_are_kept_only_from_a_check_that_completed(
+    settings: dict[str, str],
+) -> None:
+    """A feed's new ETag saved before the articles it listed are stored would turn the
+    next check into a 304 that hides them, were the process killed in between."""
+    crawler = get_crawler(SourceSpider, settings)
+    runtime = runtime_for(crawler)
+    url = f"{BASE}/feeds/zh.xml"
+
+    def fetched(etag: str) -> None:
+        runtime.state.record_fetch(url, source="portal", kind="feed", status=200, etag=etag)
+
+    def stored() -> Any:
+        runtime.writer.call(lambda archive: None)
+        return runtime.writer.call(lambda archive: archive.fetch_state(url))
+
+    fetched('"v1"')
+    assert stored() is None  # nothing written while the check runs (a kill loses it)
+    runtime.state.settle("portal", complete=True)
+    assert stored().etag == '"v1"'
+    fetched('"v2"')
+    runtime.state.settle("portal", complete=False)  # timed out, or an article failed
+    state = stored()
+    assert state.etag is None and state.last_status == 200  # asked unconditionally next
+    fetched('"v3"')
+    runtime.state.settle("other-source", complete=True)  # another source's check
+    assert stored().etag is None
+    runtime.state.settle("portal", complete=True)
+    assert stored().etag == '"v3"'

@@ -104,6 +104,10 @@ class RedisCrawlState:
         self._sending.add(task)
         task.add_done_callback(self._sent)
 
+    def settle(self, source: str, *, complete: bool) -> None:
+        """Nothing to do: fetch records go out at once, and the requests a fetch led to
+        wait in Redis, where they outlive this worker."""
+
     def _sent(self, task: asyncio.Task[Any]) -> None:
         self._sending.discard(task)
         if not task.cancelled() and task.exception() is not None:
