@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import signal
 import socket
 import time
@@ -85,12 +86,15 @@ class ClusterSpider(SourceSpider):
 
 
 class WorkerCrawler(Crawler):
-    """A crawler whose engine looks at the queue every ``POLL`` seconds when idle, so work
-    another process pushed starts within that (Scrapy's engine looks every 5 s)."""
+    """A crawler whose engine looks at the queue about every ``POLL`` seconds when idle, so
+    work another process pushed starts within that (Scrapy's engine looks every 5 s).
+    Each worker's period differs a little: with one period, the worker whose looks fall
+    first after the archive node's pushes would take every check's entry points while
+    the others idle, check after check."""
 
     def _create_engine(self) -> Any:
         engine = super()._create_engine()
-        engine._SLOT_HEARTBEAT_INTERVAL = POLL
+        engine._SLOT_HEARTBEAT_INTERVAL = POLL * random.uniform(0.8, 1.2)
         return engine
 
 
