@@ -9,8 +9,11 @@ GBK, Big5 and UTF-8 with right, wrong and missing declarations, listed in one si
 - newswatch: `newswatch crawl` of a source with that sitemap (decode, extract, language,
   archive writes, conditional-GET bookkeeping), delay 0.
 
-Each runs in its own process (Twisted's reactor runs once per process). Prints both rates
-and the ratio. Run: python bench/crawl_throughput.py [--articles 2000]
+Each runs in its own process (Twisted's reactor runs once per process). Prints, for each:
+pages per second over the whole command (start-up included) and over the downloads alone
+(first article request to last, from the portal's log), and CPU seconds per page of the
+command and its child processes (the page-stage pool's included); then the ratios.
+Run: python bench/crawl_throughput.py [--articles 2000]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -49,6 +53,18 @@ process.start()
 """
 
 
+def child_cpu() -> float:
+    """CPU seconds of every child process waited for so far (their own children included)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def download_span(portal: PortalServer) -> float:
+    """Seconds from the first article request the portal logged to the last."""
+    times = [r["at"] for r in portal.requested("/news/")]
+    return max(times) - min(times) if len(times) > 1 else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=2000)
@@ -58,10 +74,12 @@ def main() -> None:
         work = Path(tmp)
         sitemap = portal.url("/sitemaps/news.xml")
         (work / "bare.py").write_text(BARE_SPIDER)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), child_cpu()
         subprocess.run([sys.executable, str(work / "bare.py"), sitemap], check=True)
         bare_seconds = time.perf_counter() - started
+        bare_cpu = child_cpu() - cpu
         bare_pages = len(portal.requested("/news/"))
+        bare_span = download_span(portal)
 
         config = work / "bench.toml"
         config.write_text(f"""
@@ -73,7 +91,7 @@ sitemaps = ["{sitemap}"]
 delay = 0
 """)
         portal.clear_log()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), child_cpu()
         subprocess.run(
             [sys.executable, "-m", "crawler.cli", "--config", str(config), "crawl"],
             check=True,
@@ -81,27 +99,31 @@ delay = 0
             env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
         )
         nw_seconds = time.perf_counter() - started
+        nw_cpu = child_cpu() - cpu
         nw_pages = len(portal.requested("/news/"))
+        nw_span = download_span(portal)
         stored = (
             sqlite3.connect(work / "bench.db")
             .execute("SELECT count(*) FROM articles")
             .fetchone()[0]
         )
 
-    bare_rate = bare_pages / bare_seconds
-    nw_rate = nw_pages / nw_seconds
+    def line(name: str, pages: int, seconds: float, span: float, cpu: float) -> str:
+        return (
+            f"{name}: {pages} pages in {seconds:.1f} s = {pages / seconds:.1f} pages/s; "
+            f"downloads alone {pages / span:.1f} pages/s; {1000 * cpu / pages:.2f} ms CPU/page"
+        )
+
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     print(f"articles: {args.articles}")
+    print(line("bare scrapy spider", bare_pages, bare_seconds, bare_span, bare_cpu))
+    print(line("newswatch crawl   ", nw_pages, nw_seconds, nw_span, nw_cpu) + f" ({stored} stored)")
     print(
-        f"bare scrapy spider: {bare_pages} pages in {bare_seconds:.1f} s = {bare_rate:.1f} pages/s"
+        f"ratio newswatch/bare: {(nw_pages / nw_seconds) / (bare_pages / bare_seconds):.2f} "
+        f"whole command, {(nw_pages / nw_span) / (bare_pages / bare_span):.2f} downloads alone"
     )
-    print(
-        f"newswatch crawl:    {nw_pages} pages in {nw_seconds:.1f} s = {nw_rate:.1f} pages/s "
-        f"({stored} stored)"
-    )
-    print(f"ratio newswatch/bare: {nw_rate / bare_rate:.2f}")
 
 
 if __name__ == "__main__":

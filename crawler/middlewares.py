@@ -12,6 +12,10 @@
   the response is dropped.
 - :class:`RetryAfterMiddleware` (550, replaces Scrapy's RetryMiddleware): retries 429/5xx
   and honours ``Retry-After`` up to ``RETRY_AFTER_MAX`` seconds.
+- :class:`MetaRefreshMiddleware` (580, replaces Scrapy's): follows ``<meta
+  http-equiv="refresh">`` as Scrapy does, but first looks for the word in the page's first
+  bytes: Scrapy decodes every page (detecting its charset over the whole body) to look,
+  on the thread that downloads; the page stage decodes it properly elsewhere.
 
 Articles already archived never reach the downloader: the spider middleware
 :class:`crawler.spidermiddlewares.KnownArticleMiddleware` drops them in batches.
@@ -33,9 +37,10 @@ from email.utils import parsedate_to_datetime
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as ScrapyMetaRefresh
 from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
 
 from crawler.failures import describe_failure
 from crawler.resources import runtime_for
@@ -294,3 +299,25 @@ class RetryAfterMiddleware(RetryMiddleware):
             LOGGER.info("waiting %.1f s (Retry-After) before retrying %s", wait, request.url)
             await _sleep(wait)
         return retry
+
+
+# Scrapy looks for a refresh in the first 4,096 characters of the decoded page: at most
+# this many bytes in an encoding where ASCII is ASCII (UTF-8, GBK, GB18030, Big5...).
+REFRESH_SCAN_BYTES = 4 * 4096
+
+
+def may_refresh(body: bytes) -> bool:
+    """Whether a page's body might hold a meta refresh where Scrapy looks for one: the
+    word in its first bytes, or an encoding (UTF-16, UTF-32) where it would not be spelt
+    in ASCII bytes."""
+    head = body[:REFRESH_SCAN_BYTES]
+    return b"\x00" in head or b"refresh" in head.lower()
+
+
+class MetaRefreshMiddleware(ScrapyMetaRefresh):
+    def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        if isinstance(response, HtmlResponse) and not may_refresh(response.body):
+            return response
+        return super().process_response(request, response)

@@ -17,12 +17,13 @@ other cores are used; ``workers = 0`` runs it in the crawling process (on a thre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any
@@ -151,10 +152,23 @@ _WORKER: dict[str, Any] = {}
 
 
 def _start_worker(entities: Sequence[Mapping[str, Any]], owner: int | None = None) -> None:
+    _yield_cpu()
     catalogue = load_catalogue([EntityConfig(**e) for e in entities])
     _WORKER.update(catalogue=catalogue, scanner=entity_scanner(catalogue))
     if owner is not None:
         threading.Thread(target=_outlive_no_owner, args=(owner,), daemon=True).start()
+
+
+# How much lower a worker process's CPU priority is than its owner's: when the machine's
+# cores are all busy, the reactor's downloads and the archive's writes (which callers and
+# AutoThrottle's latency measure wait on) run first, page work in the time left over.
+WORKER_NICENESS = 10
+
+
+def _yield_cpu() -> None:
+    # Where nice() is missing or refused, the workers keep their owner's priority.
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(WORKER_NICENESS)
 
 
 OWNER_CHECK = 2.0  # seconds between a worker process's looks at whether its owner lives
@@ -201,6 +215,7 @@ class PageWorkers:
         self.scanner: RuleSet | None = None
         self.restarts = 0
         self.executor = self._executor()
+        self._started: Future[None] | None = None
 
     def _executor(self) -> Executor:
         if self.workers > 0:
@@ -217,6 +232,8 @@ class PageWorkers:
 
     async def process(self, data: Mapping[str, Any]) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
+        if self._started is not None and not self._started.done():
+            await asyncio.wrap_future(self._started)
         while self.workers > 0:
             executor = self.executor
             try:
@@ -247,14 +264,28 @@ class PageWorkers:
         self.executor = self._executor()
 
     def warm(self) -> None:
-        """Start the worker processes now (they import the text library: a second or two),
-        rather than when the first page arrives."""
-        if self.workers > 0:
+        """Start the worker processes now, rather than when the first page arrives, on a
+        thread of their own: the first start launches the forkserver, which imports the
+        text library (a second or two) while the caller's first entry points download.
+        :meth:`process` waits for it, without holding up the event loop."""
+        if self.workers > 0 and self._started is None:
+            self._started = Future()
+            threading.Thread(target=self._start, name="page-stage-start", daemon=True).start()
+
+    def _start(self) -> None:
+        assert self._started is not None
+        try:
             for _ in range(self.workers):
                 self.executor.submit(_ready)
+        except BaseException as exc:  # the pages that wait for it try (and fail) on their own
+            LOGGER.warning("page-stage worker processes did not start: %s", exc)
+        finally:
+            self._started.set_result(None)
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the workers; with ``wait``, once the pages they hold are done."""
+        if self._started is not None:
+            self._started.result(60)  # not while the thread is still starting them
         self.executor.shutdown(wait=wait)
 
 

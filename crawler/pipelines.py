@@ -149,7 +149,7 @@ class ArchivePipeline:
         record = archive_mapping(item["record"], self.runtime.view.host_aliases.get(item["source"]))
         alerts = item.get("alerts") or ()
         stored = await self.runtime.writer.run(
-            lambda archive: archive.add_article(record, alerts=alerts)
+            lambda archive: archive.add_article(record, alerts=alerts), grouped=True
         )
         self.count(item, stored)
         if stored.alerts:

@@ -82,6 +82,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.robots.RobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefreshMiddleware": 580,
     "crawler.tls.CertificateCheckMiddleware": 560,
 }
 SPIDER_MIDDLEWARES = {

@@ -6,6 +6,13 @@ awaitable) or get a :class:`concurrent.futures.Future` (:meth:`ArchiveThread.sub
 The archive writer is one such thread, so writes are serialised in one place and in the
 order they were submitted; readers can have their own thread and connection (WAL lets them
 read while the writer writes).
+
+Group commit: calls submitted with ``grouped=True`` (storing an article) that are waiting
+together run in one transaction, each in a savepoint of its own, up to :data:`GROUP_MAX`;
+each caller's result arrives once the whole group is committed. A call that fails rolls
+back its own savepoint only. Nothing waits for a group to fill: a lone call is committed
+at once, so grouping only happens when calls arrive faster than they commit, and then
+saves the commit (and the full-text index's flush) of all but one of them.
 """
 
 from __future__ import annotations
@@ -28,6 +35,22 @@ LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _STOP = object()
+
+GROUP_MAX = 32
+
+
+class GroupRolledBack(RuntimeError):
+    """The transaction of a group of calls was rolled back after this call had run: what
+    it wrote is not in the archive."""
+
+
+class _Task:
+    __slots__ = ("future", "function", "grouped")
+
+    def __init__(self, future: Future[Any], function: Callable[[Archive], Any], grouped: bool):
+        self.future = future
+        self.function = function
+        self.grouped = grouped
 
 
 class ArchiveThread:
@@ -64,28 +87,105 @@ class ArchiveThread:
             return
         self._ready.set_result(None)
         try:
+            task = None
             while True:
-                task = self._queue.get()
+                if task is None:
+                    task = self._queue.get()
                 if task is _STOP:
                     break
-                future, function = task
-                if not future.set_running_or_notify_cancel():
+                if task.grouped:
+                    group, task = self._gather(task)
+                    self._run_group(archive, group)
                     continue
-                try:
-                    result = function(archive)
-                except BaseException as exc:
-                    future.set_exception(exc)
-                else:
-                    future.set_result(result)
+                self._run_one(archive, task)
+                task = None
         finally:
             archive.close()
 
-    def submit(self, function: Callable[[Archive], T]) -> Future[T]:
-        """Run ``function(archive)`` on the thread; its result or exception in a Future."""
+    def _gather(self, first: _Task) -> tuple[list[_Task], Any]:
+        """``first`` and the grouped calls queued right behind it; the next call that is
+        not one of them (or ``None``) comes back to run after the group."""
+        group = [first]
+        while len(group) < GROUP_MAX:
+            try:
+                task = self._queue.get_nowait()
+            except queue.Empty:
+                return group, None
+            if task is _STOP or not task.grouped:
+                return group, task
+            group.append(task)
+        return group, None
+
+    @classmethod
+    def _run_one(cls, archive: Archive, task: _Task) -> None:
+        if task.future.set_running_or_notify_cancel():
+            cls._call(archive, task)
+
+    @staticmethod
+    def _call(archive: Archive, task: _Task) -> None:
+        try:
+            result = task.function(archive)
+        except BaseException as exc:
+            task.future.set_exception(exc)
+        else:
+            task.future.set_result(result)
+
+    def _run_group(self, archive: Archive, group: list[_Task]) -> None:
+        group = [task for task in group if task.future.set_running_or_notify_cancel()]
+        if len(group) <= 1:
+            for task in group:
+                self._call(archive, task)
+            return
+        conn = archive.db.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            for task in group:
+                task.future.set_exception(exc)
+            return
+        done: list[tuple[_Task, bool, Any]] = []
+        for task in group:
+            if not conn.in_transaction:
+                # A call destroyed the transaction (and the savepoints of those before it):
+                # the rest run as calls of their own.
+                self._call(archive, task)
+                continue
+            try:
+                with archive.db.atomic():  # a savepoint: a failure undoes this call only
+                    result = task.function(archive)
+            except BaseException as exc:
+                done.append((task, False, exc))
+            else:
+                done.append((task, True, result))
+            if not conn.in_transaction:
+                lost = GroupRolledBack("the transaction was rolled back by a later call")
+                done = [(t, False, v if not ok else lost) for t, ok, v in done]
+                for t, _, value in done:
+                    t.future.set_exception(value)
+                done = []
+        if done and conn.in_transaction:
+            try:
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                done = [(t, False, v if not ok else exc) for t, ok, v in done]
+        for task, ok, value in done:
+            if ok:
+                task.future.set_result(value)
+            else:
+                task.future.set_exception(value)
+
+    def submit(self, function: Callable[[Archive], T], *, grouped: bool = False) -> Future[T]:
+        """Run ``function(archive)`` on the thread; its result or exception in a Future.
+
+        ``grouped``: the call may share its transaction with other grouped calls (module
+        docstring); it must make its writes inside :func:`storage.transactions.write_transaction`
+        and not commit or roll back itself."""
         if self._closed:
             raise RuntimeError(f"the {self.name} thread is closed")
         future: Future[T] = Future()
-        self._queue.put((future, function))
+        self._queue.put(_Task(future, function, grouped))
         return future
 
     def post(self, function: Callable[[Archive], object], *, what: str) -> None:
@@ -102,9 +202,9 @@ class ArchiveThread:
         """Run ``function(archive)`` on the thread and wait for it (never on the reactor)."""
         return self.submit(function).result(timeout)
 
-    async def run(self, function: Callable[[Archive], T]) -> T:
+    async def run(self, function: Callable[[Archive], T], *, grouped: bool = False) -> T:
         """Await ``function(archive)`` from a coroutine on the event loop."""
-        return await asyncio.wrap_future(self.submit(function))
+        return await asyncio.wrap_future(self.submit(function, grouped=grouped))
 
     def backlog(self) -> int:
         return self._queue.qsize()

@@ -75,7 +75,7 @@ def _bigrams(match: re.Match[str]) -> str:
     run = match.group(0)
     if len(run) == 1:
         return f" {run} "
-    return " " + " ".join(run[i : i + 2] for i in range(len(run) - 1)) + " "
+    return " " + " ".join(map(str.__add__, run, run[1:])) + " "
 
 
 def index_text(text: str | None) -> str:
@@ -87,7 +87,7 @@ def index_text(text: str | None) -> str:
 
 def _framed_bigrams(match: re.Match[str]) -> str:
     run = match.group(0)
-    return _FRAME + _JOIN.join(run[i : i + 2] for i in range(max(len(run) - 1, 1))) + _FRAME
+    return _FRAME + (_JOIN.join(map(str.__add__, run, run[1:])) if len(run) > 1 else run) + _FRAME
 
 
 # Characters as stored, filled as they are met (bounded by the characters that exist).

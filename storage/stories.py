@@ -144,18 +144,25 @@ def find_other_language_stories(
         "AND family = ? AND at BETWEEN ? AND ? GROUP BY article_id ORDER BY w DESC LIMIT ?",
         [*wanted, other, low, high, CANDIDATES],
     ).fetchall()
+    if not rows:
+        return []
+    candidates = [int(article_id) for article_id, _ in rows]
+    marks = ",".join("?" * len(candidates))
+    theirs: dict[int, dict[str, float]] = {article_id: {} for article_id in candidates}
+    for article_id, key, weight in db.execute(
+        f"SELECT article_id, key, weight FROM story_keys WHERE article_id IN ({marks})",
+        candidates,
+    ).fetchall():
+        theirs[int(article_id)][key] = weight
+    story_of = dict(
+        db.execute(f"SELECT id, story_id FROM articles WHERE id IN ({marks})", candidates)
+    )
     scores: dict[int, float] = {}
-    for article_id, _ in rows:
-        theirs = dict(
-            db.execute(
-                "SELECT key, weight FROM story_keys WHERE article_id = ?", [article_id]
-            ).fetchall()
-        )
-        score = same_event(keys, theirs)
-        if score >= SAME_EVENT:
-            row = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
-            if row is not None and score > scores.get(int(row[0]), 0.0):
-                scores[int(row[0])] = score
+    for article_id in candidates:
+        score = same_event(keys, theirs[article_id])
+        story = story_of.get(article_id)
+        if score >= SAME_EVENT and story is not None and score > scores.get(int(story), 0.0):
+            scores[int(story)] = score
     return sorted(scores, key=lambda story: (-scores[story], story))
 
 

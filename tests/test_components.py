@@ -410,3 +410,52 @@ def test_validators_are_kept_only_from_a_check_that_completed(
     assert stored().etag is None
     runtime.state.settle("portal", complete=True)
     assert stored().etag == '"v3"'
+
+
+def meta_refresh_page(url: str, body: bytes, headers: dict[str, str] | None = None) -> Any:
+    from scrapy.http import HtmlResponse
+
+    return HtmlResponse(url, body=body, headers=headers or {}, request=Request(url))
+
+
+@pytest.mark.parametrize(
+    ("body", "charset"),
+    [
+        (b'<html><head><meta http-equiv="Refresh" content="0; url=/moved.html"></head></html>', ""),
+        # Chinese text before the tag, in GBK with no declaration.
+        (
+            "<html><head><title>出口管制新规</title>".encode("gbk")
+            + b'<META HTTP-EQUIV="refresh" CONTENT="0;URL=/moved.html"></head></html>',
+            "",
+        ),
+        # UTF-16: the word is not spelt in ASCII bytes, so Scrapy's own look decides.
+        (
+            '<html><head><meta http-equiv="refresh" content="0; url=/moved.html"></head>'
+            "</html>".encode("utf-16"),
+            "; charset=utf-16",
+        ),
+    ],
+)
+def test_meta_refresh_is_followed(body: bytes, charset: str) -> None:
+    from crawler.middlewares import MetaRefreshMiddleware
+
+    middleware = MetaRefreshMiddleware.from_crawler(get_crawler(SourceSpider, {}))
+    url = "http://portal.test/old.html"
+    page = meta_refresh_page(url, body, {"Content-Type": f"text/html{charset}"})
+    followed = middleware.process_response(page.request, page)
+    assert isinstance(followed, Request)
+    assert followed.url == "http://portal.test/moved.html"
+
+
+def test_a_page_without_meta_refresh_passes_undecoded() -> None:
+    from crawler.middlewares import MetaRefreshMiddleware, may_refresh
+
+    middleware = MetaRefreshMiddleware.from_crawler(get_crawler(SourceSpider, {}))
+    body = ("<html><body>" + "对华出口管制的新规定。" * 2000 + "</body></html>").encode("gbk")
+    page = meta_refresh_page("http://portal.test/a.html", body)
+    assert middleware.process_response(page.request, page) is page
+    # Scrapy's own middleware would have worked out the page's encoding and decoded it.
+    assert page._cached_benc is None and page._cached_ubody is None
+    # A refresh past the bytes Scrapy looks at is not one it would follow either.
+    assert not may_refresh(body + b'<meta http-equiv="refresh" content="0;url=/x">')
+    assert may_refresh(b'<meta http-equiv="refresh" content="0;url=/x">' + body)

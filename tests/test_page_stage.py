@@ -59,6 +59,40 @@ def test_worker_processes_give_the_same_record_as_this_process() -> None:
     assert in_pool == here
 
 
+def test_pages_wait_for_workers_started_in_the_background(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def run() -> dict[str, Any]:
+        workers = PageWorkers(2, CONFIG.entities, CONFIG.catalogue)
+        try:
+            workers.warm()  # returns at once; the forkserver starts on a thread of its own
+            return await workers.process(page())
+        finally:
+            workers.close()
+
+    assert run_record_matches(asyncio.run(run()))
+    # Closed at once after warm(), the pool waits for its workers to start, then stops.
+    workers = PageWorkers(1, CONFIG.entities, CONFIG.catalogue)
+    workers.warm()
+    workers.close()
+    assert not [r for r in caplog.records if "did not start" in r.getMessage()]
+
+
+def run_record_matches(record: dict[str, Any]) -> bool:
+    return record == process_article(page(), CONFIG.catalogue)
+
+
+def test_worker_processes_run_at_a_lower_cpu_priority_than_their_owner() -> None:
+    from crawler.page_stage import WORKER_NICENESS
+
+    workers = PageWorkers(1, CONFIG.entities, CONFIG.catalogue)
+    try:
+        theirs = workers.executor.submit(os.nice, 0).result(60)
+    finally:
+        workers.close()
+    assert theirs == min(os.nice(0) + WORKER_NICENESS, 19)
+
+
 def test_a_broken_pool_is_replaced_and_the_page_tried_again() -> None:
     async def run() -> tuple[dict[str, Any], int]:
         workers = PageWorkers(1, CONFIG.entities, CONFIG.catalogue)

@@ -272,7 +272,9 @@ class ArchiveNode:
         view = runtime.view
         alerts = alerts_for(view, record)
         mapping = archive_mapping(record, view.host_aliases.get(record["source"]))
-        stored = await runtime.writer.run(lambda a: a.add_article(mapping, alerts=alerts))
+        stored = await runtime.writer.run(
+            lambda a: a.add_article(mapping, alerts=alerts), grouped=True
+        )
         if stored.alerts:
             runtime.alerts_queued()
         tally = self.tallies.get(event.get("check", ""))

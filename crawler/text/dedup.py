@@ -34,7 +34,6 @@ import unicodedata
 from collections.abc import Collection
 
 import numpy as np
-from datasketch import MinHash
 
 from crawler.text.fold import fold_text
 
@@ -85,6 +84,10 @@ def _shingles(normalized: str) -> list[bytes]:
 @functools.cache
 def _permutations() -> tuple[str, object]:
     """The permutations of ``_SEED`` (drawn once, not for every signature)."""
+    # Imported when first needed: datasketch's package imports SciPy (half a second),
+    # which a command that computes no signature should not wait for.
+    from datasketch import MinHash
+
     seeded = MinHash(num_perm=NUM_PERM, seed=_SEED)
     return seeded.scheme, seeded.permutations
 
@@ -97,6 +100,8 @@ def signature(text: str) -> np.ndarray | None:
     if len(normalized) < MIN_NEAR_DUPLICATE:
         return None
     scheme, permutations = _permutations()
+    from datasketch import MinHash
+
     minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=permutations, scheme=scheme)
     minhash.update_batch(_shingles(normalized))
     return minhash.hashvalues.astype(np.uint64)
