@@ -158,7 +158,7 @@ class ArchiveThread:
             else:
                 done.append((task, True, result))
             if not conn.in_transaction:
-                lost = GroupRolledBack("the transaction was rolled back by a later call")
+                lost = GroupRolledBack("a later call of its group rolled the transaction back")
                 done = [(t, False, v if not ok else lost) for t, ok, v in done]
                 for t, _, value in done:
                     t.future.set_exception(value)

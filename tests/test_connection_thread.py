@@ -142,3 +142,33 @@ def test_closing_finishes_a_queued_group(path: Path) -> None:
     closer.join(10)
     assert [f.result(0) for f in futures] == ["n0", "n1", "n2"]
     assert rows(path) == ["n0", "n1", "n2"]
+
+
+def test_a_call_that_destroys_the_transaction_fails_those_before_it_not_after(
+    path: Path,
+) -> None:
+    from storage.connection_thread import GroupRolledBack
+
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TRIGGER boom BEFORE INSERT ON notes WHEN NEW.body = 'boom' "
+        "BEGIN SELECT RAISE(ROLLBACK, 'boom'); END"
+    )
+    conn.commit()
+    conn.close()
+    thread = ArchiveThread(path, name="test-writer")
+    try:
+        release, _ = held(thread)
+        before = thread.submit(note("a"), grouped=True)
+        boom = thread.submit(note("boom"), grouped=True)
+        after = thread.submit(note("b"), grouped=True)
+        release.set()
+        with pytest.raises(GroupRolledBack):
+            before.result(10)
+        with pytest.raises(sqlite3.IntegrityError, match="boom"):
+            boom.result(10)
+        assert after.result(10) == "b"
+        # What "a" wrote went with the transaction; "b" ran and committed on its own.
+        assert rows(path) == ["b"]
+    finally:
+        thread.close()
