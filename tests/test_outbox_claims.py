@@ -32,7 +32,10 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def config_for(path: Path, webhook: str = "https://hooks.example/services/T/B/x") -> Config:
+def config_for(
+    path: Path, webhook: str = "https://hooks.example/services/T/B/x", timeout: float = 10.0
+) -> Config:
+    """A Slack channel whose claims last ``max(60, 2 × timeout + 10)`` seconds."""
     return parse_config(
         f"""
 [archive]
@@ -46,6 +49,7 @@ keywords = ["H20"]
 name = "slack"
 type = "slack"
 webhook_url = "{webhook}"
+timeout = {timeout}
 """,
         path=str(path.parent / "c.toml"),
     )
@@ -112,7 +116,12 @@ def test_concurrent_deliverers_send_each_alert_once(
     archive = Archive.open(path)
     queue(archive, alerts)
     archive.close()
-    config = config_for(path)
+    # The shared clock moves half a second at every round of any deliverer: at most
+    # 4 × 500 rounds, 1,000 s. A 600 s timeout makes each claim last 1,210 s, so no claim
+    # runs out in this test however the threads are scheduled, and a second send can only
+    # come from two deliverers holding one alert at once. Claims that run out are tested
+    # on their own below.
+    config = config_for(path, timeout=600)
     delivered: Counter[str] = Counter()
     lock = threading.Lock()
     errors: list[BaseException] = []
