@@ -22,6 +22,7 @@ __all__ = [
     "clip",
     "clip_parts",
     "escape_markdown",
+    "fit_message",
     "largest_fitting",
     "markdown_url",
     "snippet_parts",
@@ -149,6 +150,21 @@ def largest_fitting(
         else:
             top = middle - 1
     return best
+
+
+def fit_message(
+    views: Sequence[AlertView],
+    single: Callable[[int], T],
+    digest: Callable[[int], T],
+    size: Callable[[T], int],
+    limit: int,
+) -> T:
+    """The message for ``views`` within ``limit`` (by ``size``): one alert as ``single(n)``
+    with as many characters of its text as fit, several as ``digest(n)`` with as many of
+    them as fit (:func:`largest_fitting`)."""
+    if len(views) == 1:
+        return largest_fitting(single, size, limit, high=views[0].longest)
+    return largest_fitting(digest, size, limit, high=len(views))
 
 
 def utf8_size(text: str) -> int:

@@ -29,7 +29,7 @@ from alerts.formats import (
     clip_parts,
     digest_header,
     escape_markdown,
-    largest_fitting,
+    fit_message,
     markdown_url,
     more_line,
     utf8_size,
@@ -98,9 +98,7 @@ def markdown_text(rule: str, views: list[AlertView], limit: int) -> str:
             lines += ["", escape_markdown(more)]
         return "\n".join(lines)
 
-    if len(views) == 1:
-        return largest_fitting(single, utf8_size, limit, high=views[0].longest)
-    return largest_fitting(digest, utf8_size, limit, high=len(views))
+    return fit_message(views, single, digest, utf8_size, limit)
 
 
 def dingtalk_markdown(

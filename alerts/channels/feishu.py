@@ -27,8 +27,8 @@ from alerts.formats import (
     clip_parts,
     digest_header,
     escape_markdown,
+    fit_message,
     json_size,
-    largest_fitting,
     markdown_url,
     more_line,
 )
@@ -129,10 +129,9 @@ def feishu_card(
 ) -> dict[str, Any]:
     """An interactive card for ``rows`` (several: a digest), cut to ``limit`` bytes."""
     views = [AlertView.of(rule, row) for row in rows]
-    if len(views) == 1:
-        view = views[0]
-        return largest_fitting(lambda n: _single(view, n), json_size, limit, high=view.longest)
-    return largest_fitting(lambda n: _digest(rule, views, n), json_size, limit, high=len(views))
+    return fit_message(
+        views, lambda n: _single(views[0], n), lambda n: _digest(rule, views, n), json_size, limit
+    )
 
 
 class FeishuSender:

@@ -21,8 +21,8 @@ from alerts.formats import (
     clip,
     clip_parts,
     digest_header,
+    fit_message,
     json_size,
-    largest_fitting,
     more_line,
 )
 from crawler.config import TeamsChannel
@@ -125,10 +125,9 @@ def teams_message(
 ) -> dict[str, Any]:
     """The Workflows payload for ``rows`` (several: a digest), cut to ``limit`` bytes."""
     views = [AlertView.of(rule, row) for row in rows]
-    if len(views) == 1:
-        view = views[0]
-        return largest_fitting(lambda n: _single(view, n), json_size, limit, high=view.longest)
-    return largest_fitting(lambda n: _digest(rule, views, n), json_size, limit, high=len(views))
+    return fit_message(
+        views, lambda n: _single(views[0], n), lambda n: _digest(rule, views, n), json_size, limit
+    )
 
 
 class TeamsSender:

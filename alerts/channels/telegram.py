@@ -30,7 +30,7 @@ from alerts.formats import (
     clip,
     clip_parts,
     digest_header,
-    largest_fitting,
+    fit_message,
     more_line,
 )
 from crawler.config import TelegramChannel
@@ -85,9 +85,7 @@ def telegram_html(rule: str, rows: list[dict[str, Any]], *, limit: int = TEXT_LI
             lines += ["", _esc(more)]
         return "\n".join(lines)
 
-    if len(views) == 1:
-        return largest_fitting(single, len, limit, high=views[0].longest)
-    return largest_fitting(digest, len, limit, high=len(views))
+    return fit_message(views, single, digest, len, limit)
 
 
 class TelegramSender:
