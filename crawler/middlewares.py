@@ -46,6 +46,7 @@ from crawler.failures import describe_failure
 from crawler.resources import runtime_for
 from crawler.runtime import Runtime
 from crawler.text.urls import host_of
+from storage.db import Fetch
 
 __all__ = [
     "AddressGuardMiddleware",
@@ -209,13 +210,15 @@ class ConditionalGetMiddleware:
         if response.status == 304:
             self.stats.inc_value("newswatch/not_modified")
         self.runtime.state.record_fetch(
-            request.url,
-            source=request.meta.get("newswatch_source", ""),
-            kind=kind,
-            status=response.status,
-            etag=_header(response, b"ETag"),
-            last_modified=_header(response, b"Last-Modified"),
-            parent=request.meta.get("newswatch_parent"),
+            Fetch(
+                request.url,
+                source=request.meta.get("newswatch_source", ""),
+                kind=kind,
+                status=response.status,
+                etag=_header(response, b"ETag"),
+                last_modified=_header(response, b"Last-Modified"),
+                parent=request.meta.get("newswatch_parent"),
+            )
         )
         return response
 
@@ -228,12 +231,14 @@ class ConditionalGetMiddleware:
         ):
             return
         self.runtime.state.record_fetch(
-            request.url,
-            source=request.meta.get("newswatch_source", ""),
-            kind=kind,
-            status=None,
-            error=describe_failure(exception)[:500],
-            parent=request.meta.get("newswatch_parent"),
+            Fetch(
+                request.url,
+                source=request.meta.get("newswatch_source", ""),
+                kind=kind,
+                status=None,
+                error=describe_failure(exception)[:500],
+                parent=request.meta.get("newswatch_parent"),
+            )
         )
 
 

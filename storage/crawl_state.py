@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from storage.connection_thread import ArchiveThread
-from storage.db import FetchState
+from storage.db import Fetch, FetchState
 
 __all__ = ["ArchiveCrawlState", "CrawlState"]
 
@@ -33,19 +33,8 @@ class CrawlState(Protocol):
         """URLs of ``kind`` last reached from ``url`` (the sitemaps of a sitemap index)."""
         ...
 
-    def record_fetch(
-        self,
-        url: str,
-        *,
-        source: str,
-        kind: str,
-        status: int | None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        error: str | None = None,
-        parent: str | None = None,
-    ) -> None:
-        """Remember what fetching ``url`` answered (queued; never waits)."""
+    def record_fetch(self, fetch: Fetch) -> None:
+        """Remember what a fetch answered (queued; never waits)."""
         ...
 
     def settle(self, source: str, *, complete: bool) -> None:
@@ -67,7 +56,7 @@ class ArchiveCrawlState:
     def __init__(self, reader: ArchiveThread, writer: ArchiveThread) -> None:
         self.reader = reader
         self.writer = writer
-        self.pending: dict[str, list[dict[str, Any]]] = {}
+        self.pending: dict[str, list[Fetch]] = {}
 
     async def known(self, urls: Sequence[str]) -> dict[str, datetime | None]:
         if not urls:
@@ -81,36 +70,23 @@ class ArchiveCrawlState:
     async def children(self, url: str, *, kind: str) -> list[str]:
         return await self.reader.run(lambda archive: archive.children(url, kind=kind))
 
-    def record_fetch(
-        self,
-        url: str,
-        *,
-        source: str,
-        kind: str,
-        status: int | None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        error: str | None = None,
-        parent: str | None = None,
-    ) -> None:
-        fields = {"url": url, "source": source, "kind": kind, "status": status, "etag": etag,
-                  "last_modified": last_modified, "error": error, "parent": parent}  # fmt: skip
-        if source:
-            self.pending.setdefault(source, []).append(fields)
+    def record_fetch(self, fetch: Fetch) -> None:
+        if fetch.source:
+            self.pending.setdefault(fetch.source, []).append(fetch)
         else:  # not a source's check, which no check end would settle: written at once
-            self._write([fields], f"record of fetching {url}")
+            self._write([fetch], f"record of fetching {fetch.url}")
 
     def settle(self, source: str, *, complete: bool) -> None:
         records = self.pending.pop(source, [])
         if not records:
             return
         if not complete:
-            records = [{**r, "etag": None, "last_modified": None} for r in records]
+            records = [fetch.without_validators() for fetch in records]
         self._write(records, f"records of {len(records)} fetch(es) of {source}")
 
-    def _write(self, records: list[dict[str, Any]], what: str) -> None:
+    def _write(self, records: list[Fetch], what: str) -> None:
         def record(archive: Any) -> None:
-            for fields in records:
-                archive.record_fetch(**fields)
+            for fetch in records:
+                archive.record_fetch(fetch)
 
         self.writer.post(record, what=what)

@@ -11,7 +11,7 @@ import logging
 import sqlite3
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -45,7 +45,15 @@ from storage.stories import (
 )
 from storage.transactions import write_transaction
 
-__all__ = ["Archive", "FetchState", "Stored", "compress_html", "decompress_html", "utc_now"]
+__all__ = [
+    "Archive",
+    "Fetch",
+    "FetchState",
+    "Stored",
+    "compress_html",
+    "decompress_html",
+    "utc_now",
+]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -82,6 +90,30 @@ class Stored(NamedTuple):
     new_story: bool
     revised: bool
     alerts: int = 0  # outbox rows queued with it
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """What fetching ``url`` (an entry point, or an article of ``source``) answered: its
+    status (``None`` when it failed with ``error``) and validators."""
+
+    url: str
+    source: str
+    kind: str
+    status: int | None
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    parent: str | None = None  # the sitemap index a sitemap was reached from
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Fetch:
+        """From plain data (keys it does not know, from a newer release, are left out)."""
+        known: dict[str, Any] = {f.name: data.get(f.name) for f in fields(cls)}
+        return cls(**known)
+
+    def without_validators(self) -> Fetch:
+        return replace(self, etag=None, last_modified=None)
 
 
 @dataclass(frozen=True)
@@ -501,36 +533,26 @@ class Archive:
         ).fetchone()
         return None if row is None else FetchState(*row)
 
-    def record_fetch(
-        self,
-        url: str,
-        *,
-        source: str,
-        kind: str,
-        status: int | None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        error: str | None = None,
-        parent: str | None = None,
-    ) -> None:
-        """Remember the outcome of fetching ``url``. A 304 keeps the stored validators;
-        an error keeps them too, so the next pass can still ask conditionally."""
-        previous = self.fetch_state(url)
-        if status == 304 or error is not None or status is None or status >= 400:
+    def record_fetch(self, fetch: Fetch) -> None:
+        """Remember what fetching a URL answered. A 304 keeps the stored validators; an
+        error keeps them too, so the next pass can still ask conditionally."""
+        etag, last_modified, status = fetch.etag, fetch.last_modified, fetch.status
+        if status == 304 or fetch.error is not None or status is None or status >= 400:
+            previous = self.fetch_state(fetch.url)
             etag = previous.etag if previous else None
             last_modified = previous.last_modified if previous else None
         with write_transaction(self.db):
             self.db.table("fetches").upsert(
                 {
-                    "url": url,
-                    "source": source,
-                    "kind": kind,
+                    "url": fetch.url,
+                    "source": fetch.source,
+                    "kind": fetch.kind,
                     "etag": etag,
                     "last_modified": last_modified,
                     "last_status": status,
                     "last_fetch": utc_now(),
-                    "last_error": error,
-                    "parent": parent,
+                    "last_error": fetch.error,
+                    "parent": fetch.parent,
                 },
                 pk="url",
             )

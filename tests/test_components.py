@@ -25,6 +25,7 @@ from crawler.resources import runtime_for
 from crawler.spidermiddlewares import KnownArticleMiddleware
 from spiders.by_kind import FeedsSpider, ListingsSpider, SitemapsSpider
 from spiders.source import SourceSpider
+from storage.db import Fetch
 from tests.conftest import loopback_name
 
 BASE = "http://portal.test"
@@ -139,8 +140,8 @@ def test_unchanged_sitemap_index_asks_its_known_sitemaps_again(settings: dict[st
     runtime = runtime_for(spider.crawler)
     request = next(iter(spider.entry_requests()))
     runtime.state.record_fetch(
-        f"{BASE}/sitemaps/news.xml", source="portal", kind="sitemap", status=200,
-        parent=request.url,
+        Fetch(f"{BASE}/sitemaps/news.xml", source="portal", kind="sitemap", status=200,
+              parent=request.url)
     )  # fmt: skip
     runtime.state.settle("portal", complete=True)  # the check that fetched it ended
     runtime.writer.call(lambda archive: None)  # the write above is committed
@@ -391,7 +392,7 @@ def test_validators_are_kept_only_from_a_check_that_completed(
     url = f"{BASE}/feeds/zh.xml"
 
     def fetched(etag: str) -> None:
-        runtime.state.record_fetch(url, source="portal", kind="feed", status=200, etag=etag)
+        runtime.state.record_fetch(Fetch(url, source="portal", kind="feed", status=200, etag=etag))
 
     def stored() -> Any:
         runtime.writer.call(lambda archive: None)

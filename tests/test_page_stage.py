@@ -11,28 +11,8 @@ from typing import Any
 
 import pytest
 
-from crawler.config import parse_config
-from crawler.demo.portal import PortalSite
-from crawler.page_stage import RECORD_VERSION, PageWorkers, page_input, process_article
-
-SITE = PortalSite("http://portal.test")
-CONFIG = parse_config(
-    '[[sources]]\nname = "portal"\nfeeds = ["http://portal.test/feeds/zh.xml"]\n',
-    path="t.toml",
-)
-
-
-def page(i: int = 0) -> dict[str, Any]:
-    article = SITE.articles[i]
-    reply = SITE.article_reply(article)
-    item = {
-        "source": "portal",
-        "url": f"http://portal.test{article.path}",
-        "body": reply.body,
-        "content_type": reply.headers["Content-Type"],
-        "fetched_at": "2026-05-14T08:00:00Z",
-    }
-    return page_input(item, CONFIG.sources[0])
+from crawler.page_stage import RECORD_VERSION, PageWorkers, process_article
+from tests.portal_pages import CONFIG, page
 
 
 def test_the_processed_article_is_plain_versioned_data() -> None:

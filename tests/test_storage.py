@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from storage import MIGRATIONS, Archive, decompress_html
+from storage.db import Fetch
 
 
 def article(n: int, **extra: object) -> dict[str, object]:
@@ -78,18 +79,20 @@ def test_aliases_make_urls_known(archive: Archive) -> None:
 
 def test_fetch_state_keeps_validators_across_304_and_errors(archive: Archive) -> None:
     archive.record_fetch(
-        "http://x.test/feed",
-        source="s",
-        kind="feed",
-        status=200,
-        etag='"v1"',
-        last_modified="Fri, 20 Mar 2026 00:00:00 GMT",
+        Fetch(
+            "http://x.test/feed",
+            source="s",
+            kind="feed",
+            status=200,
+            etag='"v1"',
+            last_modified="Fri, 20 Mar 2026 00:00:00 GMT",
+        )
     )
-    archive.record_fetch("http://x.test/feed", source="s", kind="feed", status=304)
+    archive.record_fetch(Fetch("http://x.test/feed", source="s", kind="feed", status=304))
     state = archive.fetch_state("http://x.test/feed")
     assert state is not None and state.etag == '"v1"' and state.last_status == 304
     archive.record_fetch(
-        "http://x.test/feed", source="s", kind="feed", status=None, error="TimeoutError"
+        Fetch("http://x.test/feed", source="s", kind="feed", status=None, error="TimeoutError")
     )
     state = archive.fetch_state("http://x.test/feed")
     assert state is not None and state.etag == '"v1"' and state.last_status is None

@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from crawler.cluster import wire
 from crawler.cluster.keys import Keys
 from crawler.cluster.outage import Outage
-from storage.db import FetchState
+from storage.db import Fetch, FetchState
 
 __all__ = ["RedisCrawlState"]
 
@@ -70,29 +71,8 @@ class RedisCrawlState:
         )
         return list(wire.loads(value)) if value else []
 
-    def record_fetch(
-        self,
-        url: str,
-        *,
-        source: str,
-        kind: str,
-        status: int | None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        error: str | None = None,
-        parent: str | None = None,
-    ) -> None:
-        event = {
-            "t": "fetch",
-            "url": url,
-            "source": source,
-            "kind": kind,
-            "status": status,
-            "etag": etag,
-            "last_modified": last_modified,
-            "error": error,
-            "parent": parent,
-        }
+    def record_fetch(self, fetch: Fetch) -> None:
+        event = {"t": "fetch", **asdict(fetch)}
         data = wire.dumps(event)
         task = asyncio.ensure_future(
             self.outage.call(
