@@ -25,6 +25,7 @@ import os
 import socket
 import time
 from collections import Counter
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +45,7 @@ from crawler.pipelines import alerts_for, archive_mapping, heavily_repaired
 from crawler.runtime import Runtime
 from spiders.source import SourceSpider
 from storage import utc_now
+from storage.db import Fetch
 from storage.health import AlarmEvent, queue_alarm
 
 __all__ = ["ArchiveDaemon", "ArchiveNode", "RemoteCheck"]
@@ -63,6 +65,43 @@ class _Tally:
     started: float = field(default_factory=time.monotonic)
     done: int = 0
     stats: Counter[str] = field(default_factory=Counter)
+
+
+class _Published:
+    """What one batch of events stored, to publish for the workers in one round trip:
+    the archived URLs, entry points' validators and sitemaps' children."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, str] = {}
+        self.validators: dict[str, bytes] = {}
+        self.children: dict[str, bytes] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.known or self.validators or self.children)
+
+    def article(self, mapping: dict[str, Any]) -> None:
+        first = mapping.get("fetched_at") or utc_now()
+        for url in (mapping["canonical_url"], *mapping.get("aliases", [])):
+            self.known.setdefault(url, first)
+
+    def fetch(self, fetch: Fetch, state: Any, children: list[str]) -> None:
+        if state is not None and (state.etag or state.last_modified):
+            self.validators[fetch.url] = wire.dumps(
+                {"etag": state.etag, "last_modified": state.last_modified}
+            )
+        if fetch.parent:
+            self.children[fetch.parent] = wire.dumps(children)
+
+    async def send(self, client: Any, keys: Keys) -> Any:
+        pipe = client.pipeline(transaction=False)
+        for key, mapping in (
+            (keys.known, self.known),
+            (keys.validators, self.validators),
+            (keys.children, self.children),
+        ):
+            if mapping:
+                pipe.hset(key, mapping=mapping)
+        return await pipe.execute()
 
 
 class RemoteCheck:
@@ -212,12 +251,23 @@ class ArchiveNode:
             if pending and not entries:
                 pending = False
                 continue
+            events = []
             for _entry_id, fields in entries:
                 if fields and b"e" in fields:
                     try:
-                        await self._handle(wire.loads(fields[b"e"]))
+                        event = wire.loads(fields[b"e"])
                     except Exception as exc:  # one bad event never stops the node
-                        LOGGER.exception("an event could not be handled: %s", exc)
+                        LOGGER.error("an event could not be read: %s", exc)
+                        continue
+                    if isinstance(event, dict):
+                        events.append(event)
+                    else:
+                        LOGGER.error("an event is not a record: %.80r", event)
+            if events:
+                try:
+                    await self._handle(events)
+                except Exception as exc:  # what went wrong with a batch never stops the node
+                    LOGGER.exception("a batch of %d event(s) failed: %s", len(events), exc)
             if entries:  # acknowledged once handled, the batch at once
                 await self._ack([entry_id for entry_id, _ in entries])
             self.handled += len(entries)
@@ -245,20 +295,81 @@ class ArchiveNode:
 
         await self.outage.call(ack, "acknowledging events")
 
-    async def _handle(self, event: dict[str, Any]) -> None:
-        kind = event.get("t")
-        if kind == "article":
-            await self._article(event)
-        elif kind == "done":
-            self._done(event)
-        elif kind == "spawn":
-            tally = self.tallies.get(event.get("check", ""))
-            if tally is not None:
-                tally.pushed += 1
-        elif kind == "fetch":
-            await self._fetch(event)
+    async def _handle(self, events: list[dict[str, Any]]) -> None:
+        """Handle one batch of events read together.
 
-    async def _article(self, event: dict[str, Any]) -> None:
+        The batch's archive writes (articles and entry points' fetches) go to the writer
+        together, in stream order, so articles waiting together share a transaction
+        (group commit, :mod:`storage.connection_thread`); then what they stored is
+        published to Redis in one round trip, then the requests' ends are counted, in
+        stream order. A ``spawn`` counts at once: a request's children are counted before
+        any end that follows them in the stream, so no check looks over too early."""
+        # (event, its write, what it writes: an article's mapping or a Fetch)
+        steps: list[tuple[dict[str, Any], Any, Any]] = []
+        for event in events:
+            kind = event.get("t")
+            try:
+                if kind == "article":
+                    steps.append((event, *self._store(event)))
+                elif kind == "fetch":
+                    steps.append((event, *self._record_fetch(event)))
+                elif kind == "done":
+                    steps.append((event, None, None))
+                elif kind == "spawn":
+                    tally = self.tallies.get(event.get("check", ""))
+                    if tally is not None:
+                        tally.pushed += 1
+            except Exception as exc:  # one bad event never stops the node
+                if kind != "article":
+                    LOGGER.exception("a %s event could not be handled: %s", kind, exc)
+                    continue
+                unstored: Future[Any] = Future()  # counted as an error of its check
+                unstored.set_exception(exc)
+                steps.append((event, unstored, None))
+        writes = [asyncio.wrap_future(write) for _, write, _ in steps if write is not None]
+        outcomes = iter(await asyncio.gather(*writes, return_exceptions=True))
+        published = _Published()
+        ends: list[tuple[dict[str, Any], Any]] = []
+        for event, write, written in steps:
+            outcome: Any = next(outcomes) if write is not None else None
+            failed = isinstance(outcome, BaseException)
+            if failed:
+                url = event.get("url") or (event.get("record") or {}).get("url")
+                LOGGER.error("storing the %s event of %s failed: %s", event["t"], url, outcome)
+            if event["t"] == "article":
+                if not failed:
+                    published.article(written)
+                    if outcome.alerts:  # delivery looks now, Redis or not
+                        self.runtime.alerts_queued()
+                ends.append((event, outcome))
+            elif event["t"] == "fetch":
+                if not failed:
+                    state, children = outcome
+                    published.fetch(written, state, children)
+            else:
+                ends.append((event, None))
+        if published:
+            try:
+                await self.outage.call(
+                    lambda: published.send(self.client, self.keys), "publishing what was stored"
+                )
+            except Exception as exc:  # Redis refused (out of memory, read-only): workers
+                # download those articles again, and the archive keeps them once
+                LOGGER.error("publishing what was stored to Redis failed: %s", exc)
+        for event, outcome in ends:
+            try:
+                if event["t"] == "article":
+                    self._count_article(event, outcome)
+                    if isinstance(event.get("done"), dict):
+                        self._done(event["done"])
+                else:
+                    self._done(event)
+            except Exception as exc:  # one bad event never stops the node
+                LOGGER.exception("the end of a request could not be counted: %s", exc)
+
+    def _store(self, event: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """Send an article event's record to the writer: a Future of what it stored, and
+        the mapping stored."""
         record = event["record"]
         if record.get("v", 0) > RECORD_VERSION and not self.newer_records:
             self.newer_records = True
@@ -268,38 +379,35 @@ class ArchiveNode:
                 record.get("v"),
                 RECORD_VERSION,
             )
-        runtime = self.runtime
-        view = runtime.view
+        view = self.runtime.view
         alerts = alerts_for(view, record)
         mapping = archive_mapping(record, view.host_aliases.get(record["source"]))
-        stored = await runtime.writer.run(
+        write = self.runtime.writer.submit(
             lambda a: a.add_article(mapping, alerts=alerts), grouped=True
         )
-        if stored.alerts:
-            runtime.alerts_queued()
+        return write, mapping
+
+    def _count_article(self, event: dict[str, Any], stored: Any) -> None:
+        """Count a handled article for its check (``stored``: what the archive made of
+        it, or the exception that stopped it)."""
         tally = self.tallies.get(event.get("check", ""))
-        if tally is not None:
-            stats = tally.stats
-            stats["newswatch/pages"] += 1
-            stats[f"newswatch/lang/{record.get('lang')}"] += 1
-            if heavily_repaired(record.get("repairs") or {}):
-                stats["newswatch/pages_repaired"] += 1
-            if stored.created:
-                stats["newswatch/articles_new"] += 1
-                stats[
-                    "newswatch/stories_new" if stored.new_story else "newswatch/stories_joined"
-                ] += 1
-            elif stored.revised:
-                stats["newswatch/articles_revised"] += 1
-            else:
-                stats["newswatch/articles_duplicate"] += 1
-        first = mapping.get("fetched_at") or utc_now()
-        known = {url: first for url in {mapping["canonical_url"], *mapping.get("aliases", [])}}
-        await self.outage.call(
-            lambda: self.client.hset(self.keys.known, mapping=known), "publishing a stored URL"
-        )
-        if "done" in event:
-            self._done(event["done"])
+        if tally is None:
+            return
+        record, stats = event.get("record") or {}, tally.stats
+        stats["newswatch/pages"] += 1
+        stats[f"newswatch/lang/{record.get('lang')}"] += 1
+        if heavily_repaired(record.get("repairs") or {}):
+            stats["newswatch/pages_repaired"] += 1
+        if stored is None or isinstance(stored, BaseException):
+            stats["newswatch/errors"] += 1
+            stats["newswatch/errors/archive"] += 1
+        elif stored.created:
+            stats["newswatch/articles_new"] += 1
+            stats["newswatch/stories_new" if stored.new_story else "newswatch/stories_joined"] += 1
+        elif stored.revised:
+            stats["newswatch/articles_revised"] += 1
+        else:
+            stats["newswatch/articles_duplicate"] += 1
 
     def _done(self, event: dict[str, Any]) -> None:
         tally = self.tallies.get(event.get("check", ""))
@@ -330,35 +438,20 @@ class ArchiveNode:
         if tally.done >= tally.pushed:
             self._finish(tally, "finished")
 
-    async def _fetch(self, event: dict[str, Any]) -> None:
-        url, parent, kind = event["url"], event.get("parent"), event["kind"]
+    def _record_fetch(self, event: dict[str, Any]) -> tuple[Any, Fetch]:
+        """Send what a fetch answered to the writer: a Future of the URL's validators and
+        its parent's children (to publish), and the fetch."""
+        fetch = Fetch.of(event)
+        if not fetch.url or not fetch.kind:
+            raise ValueError("a fetch event without its URL or kind")
 
         def record(archive: Any) -> tuple[Any, list[str]]:
-            archive.record_fetch(
-                url,
-                source=event.get("source", ""),
-                kind=kind,
-                status=event.get("status"),
-                etag=event.get("etag"),
-                last_modified=event.get("last_modified"),
-                error=event.get("error"),
-                parent=parent,
-            )
-            children = archive.children(parent, kind=kind) if parent else []
-            return archive.fetch_state(url), children
+            archive.record_fetch(fetch)
+            parent = fetch.parent
+            children = archive.children(parent, kind=fetch.kind) if parent else []
+            return archive.fetch_state(fetch.url), children
 
-        state, children = await self.runtime.writer.run(record)
-
-        async def publish() -> Any:
-            pipe = self.client.pipeline(transaction=False)
-            if state is not None and (state.etag or state.last_modified):
-                pipe.hset(self.keys.validators, url, wire.dumps(
-                    {"etag": state.etag, "last_modified": state.last_modified}))  # fmt: skip
-            if parent:
-                pipe.hset(self.keys.children, parent, wire.dumps(children))
-            return await pipe.execute()
-
-        await self.outage.call(publish, "publishing an entry point's validators")
+        return self.runtime.writer.submit(record, grouped=True), fetch
 
     # -- publishing --------------------------------------------------------------------
 

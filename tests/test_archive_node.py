@@ -1,0 +1,205 @@
+"""The archive node's handling of one batch of events (issue 12), in this process, against
+the real Redis on 127.0.0.1 (a key prefix of its own, removed afterwards) and a real
+archive: a batch's articles share the writer's transactions, what they stored is
+published for the workers, and the requests' ends are counted after the articles, so a
+check ends with its numbers whole; an article that cannot be stored ends its request as an
+error while the rest are stored."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.cluster import wire
+from crawler.cluster.archive import ArchiveNode
+from crawler.cluster.keys import Keys
+from crawler.config import parse_config
+from crawler.runtime import Runtime
+from storage.connection_thread import ArchiveThread
+from tests.cluster_support import REDIS_URL, drop_prefix, fresh_prefix, redis_or_skip
+from tests.portal_pages import SOURCE, processed
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[ArchiveNode]:
+    client = redis_or_skip()
+    prefix = fresh_prefix()
+    config = parse_config(
+        f'[archive]\npath = "{tmp_path / "archive.db"}"\n'
+        f'[cluster]\nredis_url = "{REDIS_URL}"\nkey_prefix = "{prefix}"\n' + SOURCE,
+        path=tmp_path / "newswatch.toml",
+    )
+    runtime = Runtime.open(config)
+    archive_node = ArchiveNode(runtime)
+    yield archive_node
+    archive_node.sync.close()
+    runtime.close()
+    drop_prefix(client, prefix)
+    client.close()
+
+
+def run(node: ArchiveNode, scenario: Any) -> Any:
+    """Run ``scenario()`` on an event loop of its own, the node's async client with it."""
+
+    async def whole() -> Any:
+        try:
+            return await scenario()
+        finally:
+            await node.client.aclose()
+
+    return asyncio.run(whole())
+
+
+def event(**fields: Any) -> dict[str, Any]:
+    """An event as the node reads it from the stream."""
+    return wire.loads(wire.dumps(fields))
+
+
+def done(check: str, url: str, **outcome: Any) -> dict[str, Any]:
+    return {"t": "done", "check": check, "source": "portal", "url": url, **outcome}
+
+
+def article(check: str, rec: dict[str, Any]) -> dict[str, Any]:
+    return event(t="article", check=check, record=rec, done=done(check, rec["url"], status=200))
+
+
+def crawl_events(node: ArchiveNode, check: str, count: int) -> list[dict[str, Any]]:
+    """A check's whole crawl in one batch: its feed leads to ``count`` articles."""
+    records = [processed(i) for i in range(count)]
+    feed = "http://portal.test/feeds/zh.xml"
+    return [
+        *(event(t="spawn", check=check) for _ in records),
+        event(**done(check, feed, status=200)),
+        *(article(check, rec) for rec in records),
+    ]
+
+
+def spy_on_groups(writer: ArchiveThread, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    sizes: list[int] = []
+    run_group = writer._run_group
+
+    def recorded(archive: Any, group: list[Any]) -> None:
+        sizes.append(len(group))
+        run_group(archive, group)
+
+    monkeypatch.setattr(writer, "_run_group", recorded)
+    return sizes
+
+
+async def handle_held(node: ArchiveNode, events: list[dict[str, Any]], writes: int) -> None:
+    """Handle ``events`` while the writer is held busy until ``writes`` calls wait for it
+    (as when articles arrive faster than they commit)."""
+    gate = threading.Event()
+    node.runtime.writer.submit(lambda _archive: gate.wait(10))
+    handled = asyncio.create_task(node._handle(events))
+    for _ in range(500):
+        if node.runtime.writer.backlog() >= writes:
+            break
+        await asyncio.sleep(0.01)
+    gate.set()
+    await handled
+
+
+def checked(node: ArchiveNode, check: str, events: list[dict[str, Any]], *, held: int = 0) -> Any:
+    """Open check ``check`` of the portal, handle ``events`` as one batch (with the writer
+    held until ``held`` writes wait, when given) and return the check's result."""
+
+    async def scenario() -> Any:
+        result = asyncio.create_task(node.run_check("portal", check, "test", 30))
+        while check not in node.tallies:
+            await asyncio.sleep(0.01)
+        if held:
+            await handle_held(node, events, writes=held)
+        else:
+            await node._handle(events)
+        return await asyncio.wait_for(result, 10)
+
+    return run(node, scenario)
+
+
+def test_a_batch_of_articles_shares_transactions_and_its_check_ends_whole(
+    node: ArchiveNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes = spy_on_groups(node.runtime.writer, monkeypatch)
+
+    result = checked(node, "c1", crawl_events(node, "c1", 6), held=6)
+    assert max(sizes) == 6, sizes  # the six articles: one transaction
+    assert result.finish_reason == "finished"
+    assert result.stats["newswatch/pages"] == 6
+    assert result.stats["newswatch/articles_new"] == 6
+    assert result.stats["downloader/request_count"] == 7
+    stored = node.runtime.reader.call(lambda a: a.count_articles())
+    assert stored == 6
+    known = node.sync.hkeys(Keys(node.runtime.config.cluster.key_prefix).known)
+    urls = node.runtime.reader.call(
+        lambda a: [r[0] for r in a.db.execute("SELECT canonical_url FROM articles")]
+    )
+    assert set(urls) <= {k.decode() for k in known}
+
+
+def test_an_article_that_cannot_be_stored_ends_its_request_as_an_error(
+    node: ArchiveNode,
+) -> None:
+    events = crawl_events(node, "c2", 3)
+    del events[-2]["record"]["canonical_url"]  # a record this node cannot read
+    result = checked(node, "c2", events)
+    assert result.finish_reason == "finished"
+    assert result.stats["newswatch/articles_new"] == 2
+    assert result.stats["newswatch/errors/archive"] == 1
+    assert node.runtime.reader.call(lambda a: a.count_articles()) == 2
+
+
+def test_a_duplicate_in_the_same_batch_is_stored_once(node: ArchiveNode) -> None:
+    events = crawl_events(node, "c3", 2)
+    events.insert(1, event(t="spawn", check="c3"))
+    events.append(article("c3", events[-1]["record"]))  # handed over twice
+    result = checked(node, "c3", events, held=3)
+    assert result.stats["newswatch/articles_new"] == 2
+    assert result.stats["newswatch/articles_duplicate"] == 1
+    assert node.runtime.reader.call(lambda a: a.count_articles()) == 2
+
+
+def test_an_article_the_writer_fails_on_undoes_only_its_own_writes(
+    node: ArchiveNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes = spy_on_groups(node.runtime.writer, monkeypatch)
+
+    events = crawl_events(node, "c4", 3)
+    events[-2]["record"]["html"] = 12345  # fails inside the writer, in its savepoint
+    result = checked(node, "c4", events, held=3)
+    assert max(sizes) == 3, sizes  # the three articles shared one transaction
+    assert result.finish_reason == "finished"
+    assert result.stats["newswatch/articles_new"] == 2
+    assert result.stats["newswatch/errors/archive"] == 1
+    assert node.runtime.reader.call(lambda a: a.count_articles()) == 2
+
+
+def test_malformed_events_and_a_refusing_redis_stop_nothing(
+    node: ArchiveNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redis.exceptions import ResponseError
+
+    from crawler.cluster import archive
+
+    async def refused(self: Any, client: Any, keys: Any) -> Any:
+        raise ResponseError("OOM command not allowed when used memory > 'maxmemory'")
+
+    monkeypatch.setattr(archive._Published, "send", refused)
+
+    events = crawl_events(node, "c5", 2)
+    events.insert(0, event(t="spawn", check="c5"))
+    events += [
+        event(t="fetch", source="portal", status=200),  # no URL
+        event(t="article", check="c5", done=done("c5", "http://portal.test/x")),  # no record
+        event(t="article", check="c5", record=events[-1]["record"], done="junk"),
+    ]
+    result = checked(node, "c5", events)
+    assert result.finish_reason == "finished"
+    assert result.stats["newswatch/articles_new"] == 2
+    assert result.stats["newswatch/errors/archive"] == 1
+    assert node.runtime.reader.call(lambda a: a.count_articles()) == 2
