@@ -11,8 +11,10 @@ GBK, Big5 and UTF-8 with right, wrong and missing declarations, listed in one si
 
 Each runs in its own process (Twisted's reactor runs once per process). Prints, for each:
 pages per second over the whole command (start-up included) and over the downloads alone
-(first article request to last, from the portal's log), and CPU seconds per page of the
-command and its child processes (the page-stage pool's included); then the ratios.
+(first article request to last, from the portal's log); the seconds before the first
+article request and after the last; CPU per page of everything the command started (the
+page-stage workers included: :mod:`bench.machine`) and how busy the machine was; then the
+ratios. Run it on an otherwise quiet machine.
 Run: python bench/crawl_throughput.py [--articles 2000]
 """
 
@@ -21,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import Spent  # noqa: E402
 from bench.synthetic import synthetic_articles  # noqa: E402
 from crawler.demo.portal import PortalServer  # noqa: E402
 
@@ -53,16 +55,28 @@ process.start()
 """
 
 
-def child_cpu() -> float:
-    """CPU seconds of every child process waited for so far (their own children included)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def download_span(portal: PortalServer) -> float:
-    """Seconds from the first article request the portal logged to the last."""
+def download_span(portal: PortalServer) -> tuple[float, float, float]:
+    """When the portal logged the first article request and the last (its clock), and the
+    seconds between them."""
     times = [r["at"] for r in portal.requested("/news/")]
-    return max(times) - min(times) if len(times) > 1 else float("nan")
+    if len(times) < 2:
+        return float("nan"), float("nan"), float("nan")
+    return min(times), max(times), max(times) - min(times)
+
+
+def timed(portal: PortalServer, command: list[str], **options: object) -> tuple[Spent, dict]:
+    """Run ``command``; what it cost, and its pages, download span, start-up and tail."""
+    portal.clear_log()
+    started = time.time()
+    with Spent() as spent:
+        subprocess.run(command, check=True, **options)  # type: ignore[call-overload]
+    first, last, span = download_span(portal)
+    return spent, {
+        "pages": len(portal.requested("/news/")),
+        "span": span,
+        "before": first - started,
+        "after": started + spent.seconds - last,
+    }
 
 
 def main() -> None:
@@ -74,12 +88,7 @@ def main() -> None:
         work = Path(tmp)
         sitemap = portal.url("/sitemaps/news.xml")
         (work / "bare.py").write_text(BARE_SPIDER)
-        started, cpu = time.perf_counter(), child_cpu()
-        subprocess.run([sys.executable, str(work / "bare.py"), sitemap], check=True)
-        bare_seconds = time.perf_counter() - started
-        bare_cpu = child_cpu() - cpu
-        bare_pages = len(portal.requested("/news/"))
-        bare_span = download_span(portal)
+        bare, bare_run = timed(portal, [sys.executable, str(work / "bare.py"), sitemap])
 
         config = work / "bench.toml"
         config.write_text(f"""
@@ -90,39 +99,40 @@ name = "bench"
 sitemaps = ["{sitemap}"]
 delay = 0
 """)
-        portal.clear_log()
-        started, cpu = time.perf_counter(), child_cpu()
-        subprocess.run(
+        nw, nw_run = timed(
+            portal,
             [sys.executable, "-m", "crawler.cli", "--config", str(config), "crawl"],
-            check=True,
             stdout=subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
         )
-        nw_seconds = time.perf_counter() - started
-        nw_cpu = child_cpu() - cpu
-        nw_pages = len(portal.requested("/news/"))
-        nw_span = download_span(portal)
         stored = (
             sqlite3.connect(work / "bench.db")
             .execute("SELECT count(*) FROM articles")
             .fetchone()[0]
         )
 
-    def line(name: str, pages: int, seconds: float, span: float, cpu: float) -> str:
+    def line(name: str, spent: Spent, run: dict) -> str:
+        pages = run["pages"]
         return (
-            f"{name}: {pages} pages in {seconds:.1f} s = {pages / seconds:.1f} pages/s; "
-            f"downloads alone {pages / span:.1f} pages/s; {1000 * cpu / pages:.2f} ms CPU/page"
+            f"{name}: {pages} pages in {spent.seconds:.1f} s = {pages / spent.seconds:.1f} "
+            f"pages/s; downloads alone {pages / run['span']:.1f} pages/s ({run['before']:.1f} s "
+            f"before the first, {run['after']:.1f} s after the last); "
+            f"{1000 * spent.cpu / pages:.2f} ms CPU/page, machine {spent.busy:.0%} busy"
         )
+
+    def rate(spent: Spent, run: dict) -> tuple[float, float]:
+        return run["pages"] / spent.seconds, run["pages"] / run["span"]
 
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     print(f"articles: {args.articles}")
-    print(line("bare scrapy spider", bare_pages, bare_seconds, bare_span, bare_cpu))
-    print(line("newswatch crawl   ", nw_pages, nw_seconds, nw_span, nw_cpu) + f" ({stored} stored)")
+    print(line("bare scrapy spider", bare, bare_run))
+    print(line("newswatch crawl   ", nw, nw_run) + f" ({stored} stored)")
+    (bare_whole, bare_downloads), (nw_whole, nw_downloads) = rate(bare, bare_run), rate(nw, nw_run)
     print(
-        f"ratio newswatch/bare: {(nw_pages / nw_seconds) / (bare_pages / bare_seconds):.2f} "
-        f"whole command, {(nw_pages / nw_span) / (bare_pages / bare_span):.2f} downloads alone"
+        f"ratio newswatch/bare: {nw_whole / bare_whole:.2f} whole command, "
+        f"{nw_downloads / bare_downloads:.2f} downloads alone"
     )
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import cpu_times  # noqa: E402
 from bench.synthetic import synthetic_articles  # noqa: E402
 from crawler.demo.portal import PortalServer  # noqa: E402
 
@@ -60,16 +61,6 @@ def config_text(db: Path, prefix: str, portals: list[PortalServer]) -> str:
             'interval = "1h"\ndelay = 0\n'
         )
     return "\n".join(lines)
-
-
-def cpu_times() -> tuple[int, int]:
-    """(busy, all) jiffies of the whole machine, from /proc/stat (0, 0 elsewhere)."""
-    try:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-    except OSError:
-        return 0, 0
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return sum(fields) - idle, sum(fields)
 
 
 def start(config: Path, role: str, log: Path) -> subprocess.Popen[bytes]:
