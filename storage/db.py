@@ -125,6 +125,32 @@ class FetchState:
     last_fetch: str | None
 
 
+def insert_row(db: sqlite_utils.Database, table: str, row: Mapping[str, Any]) -> int:
+    """Insert ``row`` (column → value, values as SQLite takes them) into ``table``; its
+    rowid. One plain statement: the per-article writes need none of sqlite-utils'
+    type detection or column creation, which cost more than the statement itself."""
+    columns = ", ".join(f"[{name}]" for name in row)
+    marks = ", ".join(f":{name}" for name in row)
+    cursor = db.execute(f"INSERT INTO [{table}] ({columns}) VALUES ({marks})", dict(row))
+    return int(cursor.lastrowid)  # type: ignore[arg-type]
+
+
+# One statement per fetch (the crawl's commonest write): a new URL is inserted; a known one
+# is updated, its validators kept when ``keep`` (a 304 or an error).
+_RECORD_FETCH = """
+INSERT INTO fetches (url, source, kind, etag, last_modified, last_status, last_fetch,
+                     last_error, parent)
+VALUES (:url, :source, :kind, :etag, :last_modified, :last_status, :last_fetch,
+        :last_error, :parent)
+ON CONFLICT (url) DO UPDATE SET
+    source = excluded.source, kind = excluded.kind,
+    etag = CASE WHEN :keep THEN fetches.etag ELSE excluded.etag END,
+    last_modified = CASE WHEN :keep THEN fetches.last_modified ELSE excluded.last_modified END,
+    last_status = excluded.last_status, last_fetch = excluded.last_fetch,
+    last_error = excluded.last_error, parent = excluded.parent
+"""
+
+
 class Archive:
     """An open archive. ``Archive.open(path)`` creates and migrates the file as needed;
     ``Archive.memory()`` gives an in-memory one for tests."""
@@ -315,7 +341,7 @@ class Archive:
                 "entities": json.dumps(list(article.get("entities") or ()), ensure_ascii=False),
                 "story_match": how,
             }
-            article_id = int(self.db.table("articles").insert(row).last_pk)  # type: ignore[arg-type]
+            article_id = insert_row(self.db, "articles", row)
             # An article that starts its language in a story still files its own signature
             # (a story of its own, merged at once), so copies of its text find the event.
             if story_id is None:
@@ -536,25 +562,23 @@ class Archive:
     def record_fetch(self, fetch: Fetch) -> None:
         """Remember what fetching a URL answered. A 304 keeps the stored validators; an
         error keeps them too, so the next pass can still ask conditionally."""
-        etag, last_modified, status = fetch.etag, fetch.last_modified, fetch.status
-        if status == 304 or fetch.error is not None or status is None or status >= 400:
-            previous = self.fetch_state(fetch.url)
-            etag = previous.etag if previous else None
-            last_modified = previous.last_modified if previous else None
+        status = fetch.status
+        keep = status == 304 or fetch.error is not None or status is None or status >= 400
         with write_transaction(self.db):
-            self.db.table("fetches").upsert(
+            self.db.execute(
+                _RECORD_FETCH,
                 {
                     "url": fetch.url,
                     "source": fetch.source,
                     "kind": fetch.kind,
-                    "etag": etag,
-                    "last_modified": last_modified,
+                    "etag": None if keep else fetch.etag,
+                    "last_modified": None if keep else fetch.last_modified,
+                    "keep": keep,
                     "last_status": status,
                     "last_fetch": utc_now(),
                     "last_error": fetch.error,
                     "parent": fetch.parent,
                 },
-                pk="url",
             )
 
     def known_index(self, batch: int = 1000) -> Iterator[list[tuple[str, str | None]]]:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.labelled_stories import evaluate_archive, labelled_items
 from crawler.demo.portal import DemoArticle, PortalServer, load_articles
@@ -29,18 +31,33 @@ def test_short_texts_are_matched_exactly_only() -> None:
     assert signature("这是一段足够长的文字，" * 10) is not None
 
 
-def test_signatures_are_those_of_a_fresh_minhash() -> None:
-    """Signatures stored by earlier releases stay comparable: the permutations drawn once
-    are the ones a MinHash seeded alike draws."""
-    from datasketch import MinHash
+def test_signatures_are_pinned() -> None:
+    """Signatures are stored: the values of a given text never change, whatever the
+    installed libraries (first values of a fixed text and of one shingle)."""
+    from crawler.text.dedup import minhash
 
-    from crawler.text.dedup import _SEED, NUM_PERM, _shingles
+    got = signature("同一家公司的芯片出口许可证申请被退回。" * 4)
+    assert got is not None and got.dtype == np.uint64 and len(got) == 128
+    assert [int(v) for v in got[:3]] == [253839769, 164693820, 291118255]
+    assert [int(v) for v in minhash([b"abcd"])[:2]] == [3806461405, 4202438363]
+    assert set(minhash([]).tolist()) == {2**32 - 1}  # nothing seen: every slot at its top
 
-    text = "同一家公司的芯片出口许可证申请被退回。" * 4
-    fresh = MinHash(num_perm=NUM_PERM, seed=_SEED)
-    fresh.update_batch(_shingles(normalize_for_matching(text)))
-    got = signature(text)
-    assert got is not None and np.array_equal(got, fresh.hashvalues.astype(np.uint64))
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=0, max_size=400))
+def test_signatures_are_datasketchs_affine32_minhash(text: str) -> None:
+    """The MinHash is datasketch's ``affine32`` scheme value for value (its reference
+    implementation, a test dependency), with shingles fed in any order or repeated."""
+    datasketch = pytest.importorskip(
+        "datasketch", reason="datasketch (the test extra) is the reference"
+    )
+    from crawler.text.dedup import _SEED, NUM_PERM, _shingles, minhash
+
+    shingles = _shingles(normalize_for_matching(text))
+    reference = datasketch.MinHash(num_perm=NUM_PERM, seed=_SEED, scheme="affine32")
+    reference.update_batch(shingles)
+    assert np.array_equal(minhash(set(shingles)), reference.hashvalues.astype(np.uint64))
+    assert np.array_equal(minhash(shingles[::-1] * 2), reference.hashvalues.astype(np.uint64))
 
 
 def test_labelled_set_precision_and_recall() -> None:

@@ -4,7 +4,7 @@
   punctuation and whitespace removed (for matching only; the stored text is untouched).
 - :func:`content_fingerprint`: a hash of that form: the same text at two URLs, or in both
   scripts, has the same fingerprint.
-- :func:`signature`: a MinHash (datasketch) over character shingles of that form, and
+- :func:`signature`: a MinHash (:func:`minhash`) over character shingles of that form, and
   :func:`band_keys`, the LSH band keys under which the archive files it. Syndicated copies
   with their own wrappers, an editor's note, a new headline or light edits share most
   shingles; different articles on the same topic share few.
@@ -46,6 +46,7 @@ __all__ = [
     "STORY_THRESHOLD",
     "band_keys",
     "content_fingerprint",
+    "minhash",
     "normalize_for_matching",
     "own_parts_agree",
     "signature",
@@ -82,29 +83,51 @@ def _shingles(normalized: str) -> list[bytes]:
 
 
 @functools.cache
-def _permutations() -> tuple[str, object]:
-    """The permutations of ``_SEED`` (drawn once, not for every signature)."""
-    # Imported when first needed: datasketch's package imports SciPy (half a second),
-    # which a command that computes no signature should not wait for.
-    from datasketch import MinHash
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """The ``NUM_PERM`` affine permutations ``h → a·h + b (mod 2³²)`` drawn from ``_SEED``:
+    ``a`` odd (so each is a bijection), ``b`` any. NumPy keeps ``RandomState``'s stream
+    fixed across releases, so the draw is the same on every machine and release."""
+    draw = np.random.RandomState(_SEED)
+    a = draw.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = draw.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
-    seeded = MinHash(num_perm=NUM_PERM, seed=_SEED)
-    return seeded.scheme, seeded.permutations
+
+def _mix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finaliser, a bijection that spreads the input hashes' bits
+    before the affine permutations (uint32 arithmetic wraps, as the finaliser wants)."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def minhash(shingles: Collection[bytes]) -> np.ndarray:
+    """The MinHash values (``NUM_PERM``, uint64) of a set of shingles: each shingle hashed
+    to the first four bytes of its SHA-1 (little-endian), mixed (:func:`_mix32`), put
+    through every permutation; the least value per permutation. This is datasketch's
+    ``affine32`` scheme, value for value (a test holds them together); it is written out
+    here because the values are stored: they must not change with a dependency's
+    defaults, and hashing the shingles in one pass is several times faster."""
+    a, b = _permutations()
+    if not shingles:
+        return np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint64)
+    digests = b"".join(hashlib.sha1(s).digest()[:4] for s in shingles)
+    hashed = _mix32(np.frombuffer(digests, dtype="<u4").astype(np.uint32))
+    permuted = hashed[:, np.newaxis] * a + b  # (shingles × permutations), wraps mod 2³²
+    return permuted.min(axis=0).astype(np.uint64)
 
 
 def signature(text: str) -> np.ndarray | None:
-    """The MinHash signature (``NUM_PERM`` unsigned 64-bit values) of ``text``, or ``None``
-    when the text is too short for near-duplicate matching (exact fingerprints still
-    match): a few dozen characters share shingles by chance."""
+    """The MinHash signature (``NUM_PERM`` unsigned 64-bit values, :func:`minhash`) of the
+    shingles of ``text``, or ``None`` when the text is too short for near-duplicate
+    matching (exact fingerprints still match): a few dozen characters share shingles by
+    chance."""
     normalized = normalize_for_matching(text)
     if len(normalized) < MIN_NEAR_DUPLICATE:
         return None
-    scheme, permutations = _permutations()
-    from datasketch import MinHash
-
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=permutations, scheme=scheme)
-    minhash.update_batch(_shingles(normalized))
-    return minhash.hashvalues.astype(np.uint64)
+    return minhash(set(_shingles(normalized)))
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
