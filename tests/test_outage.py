@@ -85,3 +85,78 @@ def test_synchronous_callers_back_off_while_redis_is_away() -> None:
     assert waits == sorted(waits) and waits[-1] == 5.0  # doubling, at most 5 s
     outage.answered()
     assert outage.ready() and not outage.away
+
+
+def test_refused_credentials_are_an_error_said_at_once(caplog: pytest.LogCaptureFixture) -> None:
+    """A password changed under a running node is not a blip: the first refusal is an
+    ERROR that names the setting to check, said once; the node waits, and goes on when
+    Redis takes its credentials again (an ACL fixed on the server)."""
+    from redis.exceptions import AuthenticationError
+
+    outage = Outage()
+    refused = Flaky(3, AuthenticationError("invalid username-password pair"))
+    with caplog.at_level(logging.INFO, logger="crawler.cluster.outage"):
+        assert asyncio.run(outage.call(refused, "reading events")) == "OK"
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "refuses this node's credentials" in errors[0]
+    assert "[cluster] redis_url" in errors[0] and "while reading events" in errors[0]
+    assert len(warnings(caplog)) == 1  # the error, and no outage warning besides
+    assert any("answers again" in r.getMessage() for r in caplog.records)
+    assert outage.outages == 1 and not outage.away
+
+
+def test_a_password_changed_on_a_real_redis_is_said_and_ridden_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """On the real Redis: a user of the test's own, its password changed and its
+    connections killed while a node's client works; the client's calls wait with one
+    ERROR and go on once the password is set back."""
+    import uuid
+
+    import redis
+    import redis.asyncio as aioredis
+
+    from tests.cluster_support import REDIS_URL, redis_or_skip
+
+    admin = redis_or_skip()
+    user, password = f"nwtest-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    try:
+        admin.acl_setuser(user, enabled=True, passwords=[f"+{password}"], commands=["+ping"])
+    except redis.ResponseError as exc:  # a Redis without ACLs (before 6.0)
+        pytest.skip(f"this Redis has no ACL users ({exc})")
+
+    async def scenario() -> None:
+        client = aioredis.Redis.from_url(
+            REDIS_URL.replace("redis://", f"redis://{user}:{password}@"), socket_timeout=2
+        )
+        outage = Outage()
+        try:
+            assert await outage.call(client.ping, "pinging")
+            admin.acl_setuser(
+                user, enabled=True, reset_passwords=True, passwords=["+another-password"],
+                commands=["+ping"],
+            )  # fmt: skip
+            admin.client_kill_filter(user=user)
+
+            async def fix_later() -> None:
+                await asyncio.sleep(1.0)
+                admin.acl_setuser(
+                    user, enabled=True, reset_passwords=True, passwords=[f"+{password}"],
+                    commands=["+ping"],
+                )  # fmt: skip
+
+            fixer = asyncio.create_task(fix_later())
+            assert await outage.call(client.ping, "pinging")
+            await fixer
+        finally:
+            await client.aclose()
+
+    try:
+        with caplog.at_level(logging.INFO, logger="crawler.cluster.outage"):
+            asyncio.run(asyncio.wait_for(scenario(), 30))
+    finally:
+        admin.acl_deluser(user)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "refuses this node's credentials" in errors[0], errors
+    assert password not in caplog.text
+    assert any("answers again" in r.getMessage() for r in caplog.records)

@@ -5,7 +5,9 @@ not fail because its host slot could not be asked, an article is not dropped bec
 could not be handed over. What needs Redis waits and tries again (:meth:`Outage.call`),
 and the node says so once per outage, at WARNING, and once when Redis answers again, at
 INFO. A single failure that the next try gets past (a pooled connection that Redis closed
-when it restarted) is not worth a warning. What is synchronous and polled (the
+when it restarted) is not worth a warning. Redis refusing the node's credentials (a
+password changed under a running node) is said at once, at ERROR, then waited for like
+an outage. What is synchronous and polled (the
 scheduler's queue) asks :meth:`Outage.ready` first, so a node does not block its reactor
 on a Redis it knows to be away.
 """
@@ -18,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -57,6 +60,18 @@ class Outage:
         """Redis did not answer while ``what``: say so on the first failure of an outage,
         and wait longer before the next synchronous try."""
         now = self.clock()
+        if isinstance(exc, AuthenticationError) and not self.said:
+            # Not a blip: the password changed under a running node. Said at once, and as
+            # an error, though the node still waits (an ACL fixed on the server is enough).
+            self.said = True
+            self.outages += 1
+            LOGGER.error(
+                "Redis refuses this node's credentials (%s) while %s: waiting for it; check "
+                "the password in [cluster] redis_url (or the variable it names) and Redis' "
+                "ACL",
+                exc,
+                what,
+            )
         if self.since is None:
             self.since = now
             self.wait = FIRST_WAIT
