@@ -126,9 +126,10 @@ class FetchState:
 
 
 def insert_row(db: sqlite_utils.Database, table: str, row: Mapping[str, Any]) -> int:
-    """Insert ``row`` (column → value, values as SQLite takes them) into ``table``; its
-    rowid. One plain statement: the per-article writes need none of sqlite-utils'
-    type detection or column creation, which cost more than the statement itself."""
+    """Insert ``row`` (column → value: str, int, float, bytes or None, as SQLite takes
+    them; JSON and timestamps already as text) into ``table``; its rowid. One plain
+    statement: the per-article writes need none of sqlite-utils' type detection or column
+    creation, which cost more than the statement itself."""
     columns = ", ".join(f"[{name}]" for name in row)
     marks = ", ".join(f":{name}" for name in row)
     cursor = db.execute(f"INSERT INTO [{table}] ({columns}) VALUES ({marks})", dict(row))

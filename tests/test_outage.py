@@ -105,6 +105,25 @@ def test_refused_credentials_are_an_error_said_at_once(caplog: pytest.LogCapture
     assert outage.outages == 1 and not outage.away
 
 
+def test_credentials_refused_after_an_outage_was_said_are_still_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis restarted with a new password: first it does not answer (a WARNING), then it
+    refuses the credentials (an ERROR all the same); one outage in all."""
+    from redis.exceptions import AuthenticationError
+
+    outage = Outage()
+    with caplog.at_level(logging.INFO, logger="crawler.cluster.outage"):
+        with pytest.raises(RedisConnectionError):
+            asyncio.run(outage.call(Flaky(9), "reading events", give_up_after=0.5))
+        refused = Flaky(2, AuthenticationError("invalid username-password pair"))
+        assert asyncio.run(outage.call(refused, "reading events")) == "OK"
+    said = [(r.levelno, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [level for level, _ in said] == [logging.WARNING, logging.ERROR], said
+    assert "refuses this node's credentials" in said[1][1]
+    assert outage.outages == 1 and not outage.away and not outage.refused_said
+
+
 def test_a_password_changed_on_a_real_redis_is_said_and_ridden_out(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -156,6 +175,7 @@ def test_a_password_changed_on_a_real_redis_is_said_and_ridden_out(
             asyncio.run(asyncio.wait_for(scenario(), 30))
     finally:
         admin.acl_deluser(user)
+        admin.close()
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "refuses this node's credentials" in errors[0], errors
     assert password not in caplog.text

@@ -129,7 +129,7 @@ def test_concurrent_deliverers_send_each_alert_once(
 
     def clock() -> datetime:
         """One clock for every deliverer, half a second further at each round: a retry
-        (1 s) is due two rounds later, a lease (60 s) holds for 120 rounds."""
+        (1 s) is due two rounds later, a claim (1,210 s) holds for 2,420 rounds."""
         with lock:
             ticks[0] += 1
             return NOW + timedelta(seconds=ticks[0] / 2)

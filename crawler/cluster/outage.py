@@ -48,6 +48,7 @@ class Outage:
         self.next_try = 0.0
         self.outages = 0
         self.said = False  # whether this outage was logged
+        self.refused_said = False  # whether this outage's refused credentials were logged
         # When Redis last answered again after an outage: leases were not kept during it,
         # so what live workers hold looks abandoned for a while.
         self.recovered_at = float("-inf")
@@ -60,11 +61,14 @@ class Outage:
         """Redis did not answer while ``what``: say so on the first failure of an outage,
         and wait longer before the next synchronous try."""
         now = self.clock()
-        if isinstance(exc, AuthenticationError) and not self.said:
-            # Not a blip: the password changed under a running node. Said at once, and as
-            # an error, though the node still waits (an ACL fixed on the server is enough).
-            self.said = True
-            self.outages += 1
+        if isinstance(exc, AuthenticationError) and not self.refused_said:
+            # Not a blip: the password changed under a running node (perhaps while Redis
+            # restarted, an outage already said). Said at once, and as an error, though the
+            # node still waits (an ACL fixed on the server is enough).
+            self.refused_said = True
+            if not self.said:
+                self.said = True
+                self.outages += 1
             LOGGER.error(
                 "Redis refuses this node's credentials (%s) while %s: waiting for it; check "
                 "the password in [cluster] redis_url (or the variable it names) and Redis' "
@@ -90,6 +94,7 @@ class Outage:
                 self.recovered_at = self.clock()
             self.since = None
             self.said = False
+            self.refused_said = False
             self.wait = FIRST_WAIT
             self.next_try = 0.0
 
