@@ -6,10 +6,9 @@ could not be handed over. What needs Redis waits and tries again (:meth:`Outage.
 and the node says so once per outage, at WARNING, and once when Redis answers again, at
 INFO. A single failure that the next try gets past (a pooled connection that Redis closed
 when it restarted) is not worth a warning. Redis refusing the node's credentials (a
-password changed under a running node) is said at once, at ERROR, then waited for like
-an outage. What is synchronous and polled (the
-scheduler's queue) asks :meth:`Outage.ready` first, so a node does not block its reactor
-on a Redis it knows to be away.
+password changed under a running node) is said at once, at ERROR, then waited for like an
+outage. What is synchronous and polled (the scheduler's queue) asks :meth:`Outage.ready`
+first, so a node does not block its reactor on a Redis it knows to be away.
 """
 
 from __future__ import annotations
