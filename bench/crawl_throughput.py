@@ -14,8 +14,11 @@ pages per second over the whole command (start-up included) and over the downloa
 (first article request to last, from the portal's log); the seconds before the first
 article request and after the last; CPU per page of everything the command started (the
 page-stage workers included: :mod:`bench.machine`) and how busy the machine was; then the
-ratios. Run it on an otherwise quiet machine.
-Run: python bench/crawl_throughput.py [--articles 2000]
+ratios. It does so in rounds (default 3), each the bare spider then newswatch, and prints
+the median of the rounds' ratios: a shared machine's speed drifts over a minute, and a
+ratio taken within one round sees the same drift on both sides.
+Run it on an otherwise quiet machine.
+Run: python bench/crawl_throughput.py [--articles 2000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import argparse
 import os
 import platform
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -82,16 +86,42 @@ def timed(portal: PortalServer, command: list[str], **options: object) -> tuple[
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of (bare spider, then newswatch); the ratio is taken per round",
+    )
     args = parser.parse_args()
     articles = synthetic_articles(args.articles)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(f"articles: {args.articles}, rounds: {args.rounds}")
+    ratios: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as tmp, PortalServer(0, articles=articles) as portal:
-        work = Path(tmp)
-        sitemap = portal.url("/sitemaps/news.xml")
-        (work / "bare.py").write_text(BARE_SPIDER)
-        bare, bare_run = timed(portal, [sys.executable, str(work / "bare.py"), sitemap])
+        for round_ in range(1, args.rounds + 1):
+            work = Path(tmp) / f"round-{round_}"
+            work.mkdir()
+            print(f"round {round_}:")
+            ratios.append(one_round(portal, work))
+    whole = statistics.median(r[0] for r in ratios)
+    downloads = statistics.median(r[1] for r in ratios)
+    print(
+        f"median ratio newswatch/bare over {len(ratios)} rounds: {whole:.2f} whole command "
+        f"(rounds: {', '.join(f'{r[0]:.2f}' for r in ratios)}), {downloads:.2f} downloads alone"
+    )
 
-        config = work / "bench.toml"
-        config.write_text(f"""
+
+def one_round(portal: PortalServer, work: Path) -> tuple[float, float]:
+    """The bare spider, then newswatch, on the same pages; their ratios (whole command,
+    downloads alone)."""
+    sitemap = portal.url("/sitemaps/news.xml")
+    (work / "bare.py").write_text(BARE_SPIDER)
+    bare, bare_run = timed(portal, [sys.executable, str(work / "bare.py"), sitemap])
+
+    config = work / "bench.toml"
+    config.write_text(f"""
 [archive]
 path = "{work / "bench.db"}"
 [[sources]]
@@ -99,22 +129,20 @@ name = "bench"
 sitemaps = ["{sitemap}"]
 delay = 0
 """)
-        nw, nw_run = timed(
-            portal,
-            [sys.executable, "-m", "crawler.cli", "--config", str(config), "crawl"],
-            stdout=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
-        )
-        stored = (
-            sqlite3.connect(work / "bench.db")
-            .execute("SELECT count(*) FROM articles")
-            .fetchone()[0]
-        )
+    nw, nw_run = timed(
+        portal,
+        [sys.executable, "-m", "crawler.cli", "--config", str(config), "crawl"],
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+    )
+    archive = sqlite3.connect(work / "bench.db")
+    stored = archive.execute("SELECT count(*) FROM articles").fetchone()[0]
+    archive.close()
 
     def line(name: str, spent: Spent, run: dict) -> str:
         pages = run["pages"]
         return (
-            f"{name}: {pages} pages in {spent.seconds:.1f} s = {pages / spent.seconds:.1f} "
+            f"  {name}: {pages} pages in {spent.seconds:.1f} s = {pages / spent.seconds:.1f} "
             f"pages/s; downloads alone {pages / run['span']:.1f} pages/s ({run['before']:.1f} s "
             f"before the first, {run['after']:.1f} s after the last); "
             f"{1000 * spent.cpu / pages:.2f} ms CPU/page, machine {spent.busy:.0%} busy"
@@ -123,17 +151,12 @@ delay = 0
     def rate(spent: Spent, run: dict) -> tuple[float, float]:
         return run["pages"] / spent.seconds, run["pages"] / run["span"]
 
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
-    print(f"articles: {args.articles}")
     print(line("bare scrapy spider", bare, bare_run))
     print(line("newswatch crawl   ", nw, nw_run) + f" ({stored} stored)")
     (bare_whole, bare_downloads), (nw_whole, nw_downloads) = rate(bare, bare_run), rate(nw, nw_run)
-    print(
-        f"ratio newswatch/bare: {nw_whole / bare_whole:.2f} whole command, "
-        f"{nw_downloads / bare_downloads:.2f} downloads alone"
-    )
+    ratio = (nw_whole / bare_whole, nw_downloads / bare_downloads)
+    print(f"  ratio newswatch/bare: {ratio[0]:.2f} whole command, {ratio[1]:.2f} downloads alone")
+    return ratio
 
 
 if __name__ == "__main__":

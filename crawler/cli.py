@@ -81,12 +81,17 @@ def crawl(ctx: click.Context, sources: tuple[str, ...], alert_budget: float | No
 
     Example: newswatch crawl --source caixin --source mofcom
     """
+    config = _config(ctx)
+    if config.sources and config.crawl.page_workers > 0:
+        from crawler.page_stage import start_forkserver
+
+        start_forkserver()  # it loads the page stage while this process loads Scrapy
+
     from alerts.delivery import Deliverer, DeliveryReport
     from crawler.config import parse_duration
     from crawler.runner import PassResult, default_progress_stream, run_pass
     from crawler.runtime import Runtime
 
-    config = _config(ctx)
     if not config.sources:
         click.echo(f"newswatch: {config.path}: no [[sources]] configured", err=True)
         ctx.exit(EXIT_CONFIG)

@@ -3,10 +3,11 @@
 :func:`page_input` turns a spider's item and its source's options into plain data;
 :func:`process_article` (I/O-free, CPU-bound) runs the page pipeline on it (decode, extract,
 repair, clean, language, dates, origin), then the content fingerprint, the MinHash
-signature, the catalogue entities the article names and its cross-language story keys,
-and returns the *processed article*: a versioned record of plain data (strings, numbers,
-lists, dicts, the raw page as bytes; the signature as integers), so it can cross a process
-boundary or Redis and be read by another release during an upgrade. What depends on the
+signature, the catalogue entities the article names, its cross-language story keys and
+its full-text search entry (:func:`storage.search.search_entry`), and returns the
+*processed article*: a versioned record of plain data (strings, numbers, lists, dicts, the
+raw page as bytes; the signature as integers), so it can cross a process boundary or Redis
+and be read by another release during an upgrade. What depends on the
 archive (stories, revisions) or on the rules (alerts) happens where the archive is.
 
 :class:`PageWorkers` runs the stage in a pool of worker processes fed from the reactor
@@ -33,7 +34,7 @@ from crawler.config import EntityConfig, SourceConfig
 from crawler.text.crosslang import story_keys
 from crawler.text.dedup import content_fingerprint, signature
 from crawler.text.entities import Catalogue, load_catalogue
-from crawler.text.page import process_page
+from storage.search import SEARCH_FORM, search_text
 
 __all__ = [
     "RECORD_VERSION",
@@ -43,6 +44,7 @@ __all__ = [
     "page_input",
     "process_article",
     "record_signature",
+    "start_forkserver",
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -84,6 +86,10 @@ def process_article(
     """The processed article for page-stage input ``data`` (see the module doc), the
     catalogue's entities found by ``scanner`` (:func:`entity_scanner`, built once per
     catalogue by the caller). An empty ``text`` means the page held no article."""
+    # Imported here, not with the module: a crawling process whose page stage runs in
+    # worker processes never loads the extraction library.
+    from crawler.text.page import process_page
+
     options = data["options"]
     page = process_page(
         data["body"],
@@ -131,6 +137,7 @@ def process_article(
         signature=None if values is None else [int(v) for v in values],
         entities=scan.entities,
         story_keys=story_keys(title, page.text, mentions=scan.mentions, published=published),
+        search={"form": SEARCH_FORM, "title": search_text(title), "text": search_text(page.text)},
     )
     return record
 
@@ -219,11 +226,9 @@ class PageWorkers:
 
     def _executor(self) -> Executor:
         if self.workers > 0:
-            context = get_context("forkserver")
-            context.set_forkserver_preload(["crawler.page_stage"])
             return ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=context,
+                mp_context=_forkserver_context(),
                 initializer=_start_worker,
                 initargs=(self.entities, os.getpid()),
             )
@@ -287,6 +292,28 @@ class PageWorkers:
         if self._started is not None:
             self._started.result(60)  # not while the thread is still starting them
         self.executor.shutdown(wait=wait)
+
+
+# What the forkserver imports before it forks any worker: the page stage, warmed up on
+# sample pages (crawler.page_warmup), so workers start with what it loads on first use.
+FORKSERVER_PRELOAD = ["crawler.page_warmup"]
+
+
+def _forkserver_context() -> Any:
+    context = get_context("forkserver")
+    context.set_forkserver_preload(FORKSERVER_PRELOAD)
+    return context
+
+
+def start_forkserver() -> None:
+    """Start the forkserver the page-stage workers are forked from, now, so that it loads
+    and warms up the page stage on another core while this process is still starting
+    (Scrapy, the archive): the first pages then find their workers ready. It returns at
+    once; a pool started later uses the same forkserver (there is one per process)."""
+    from multiprocessing import forkserver
+
+    _forkserver_context()
+    forkserver.ensure_running()
 
 
 def default_workers() -> int:

@@ -199,6 +199,7 @@ def archive_mapping(
         "published_precision": record.get("published_precision"),
         "entities": record.get("entities"),
         "story_keys": record.get("story_keys"),
+        "search": record.get("search"),
     }
 
 

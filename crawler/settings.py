@@ -19,6 +19,8 @@ and Scrapy 2.19's remote-control endpoint are off, whatever the reactor.
 
 from __future__ import annotations
 
+from scrapy.settings import default_settings
+
 from crawler import __version__
 
 BOT_NAME = "newswatch"
@@ -98,8 +100,18 @@ EXTENSIONS = {
     "crawler.extensions.CheckRunner": 500,
     "scrapy.extensions.logstats.LogStats": None,
     "scrapy.extensions.memusage.MemoryUsage": None,
-    "scrapy.extensions.telnet.TelnetConsole": None,
-    "scrapy.extensions.remote_control.RemoteControl": None,
+}
+# The listening extensions are left out of Scrapy's base list, not just disabled: Scrapy
+# imports every extension it lists, disabled or not, and the remote-control one imports
+# aiohttp, a tenth of a second of every start. The rest of Scrapy's list is kept.
+_LISTENING_EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole",
+    "scrapy.extensions.remote_control.RemoteControl",
+}
+EXTENSIONS_BASE = {
+    name: order
+    for name, order in default_settings.EXTENSIONS_BASE.items()
+    if name not in _LISTENING_EXTENSIONS
 }
 
 # --- newswatch -------------------------------------------------------------------------

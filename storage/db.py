@@ -31,7 +31,7 @@ from crawler.text.dedup import (
 from storage.health import AlarmPolicy, HealthReport, record_check
 from storage.migrations import migrate
 from storage.outbox import enqueue_alerts
-from storage.search import fts_query, search_text
+from storage.search import fts_query, search_entry
 from storage.stories import (
     count_story_paragraphs,
     current_story,
@@ -261,7 +261,8 @@ class Archive:
         published_precision, fetched_at, encoding, repairs, content_type, origin, entities
         (names), aliases, and for stories fingerprint and signature (:mod:`crawler.text.dedup`)
         and story_keys (:func:`crawler.text.crosslang.story_keys`), computed here when
-        absent (story keys then without entities).
+        absent (story keys then without entities); search, the search entry the page stage
+        computed (:func:`storage.search.search_entry`: used when in this release's form).
 
         An article whose canonical URL is stored already is not stored again: its other
         URLs become aliases, and a changed text becomes a new revision of the same row and
@@ -382,7 +383,7 @@ class Archive:
                 )
             self.db.execute(
                 "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
-                [article_id, search_text(title), search_text(text)],
+                [article_id, *search_entry(title, text, article.get("search"))],
             )
             for alias in aliases:
                 self.add_alias(alias, article_id)
@@ -513,7 +514,7 @@ class Archive:
         )
         self.db.execute(
             "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
-            [article_id, search_text(title), search_text(text)],
+            [article_id, *search_entry(title, text, article.get("search"))],
         )
 
     def count_articles(self, source: str | None = None) -> int:

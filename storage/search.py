@@ -42,6 +42,7 @@ import sqlite_utils
 from crawler.text.fold import fold_char, fold_text
 
 __all__ = [
+    "SEARCH_FORM",
     "SNIPPET_CLOSE",
     "SNIPPET_OPEN",
     "SearchQuery",
@@ -50,6 +51,7 @@ __all__ = [
     "parse_query",
     "readable_snippet",
     "search_articles",
+    "search_entry",
     "search_text",
 ]
 
@@ -121,6 +123,25 @@ def search_text(text: str | None) -> str:
     for code in missing:
         _display_table[code] = _display_fold(chr(code))
     return _HAN_RUN_RE.sub(_framed_bigrams, text.translate(_display_table))
+
+
+# The version of :func:`search_text`'s form: raise it whenever the form changes, so that
+# entries computed by another release (a crawl worker during an upgrade) are recomputed.
+SEARCH_FORM = 1
+
+
+def search_entry(title: str, text: str, given: Any = None) -> tuple[str, str]:
+    """The ``articles_fts`` entry (title, text) of an article: ``given`` when it is the
+    entry the page stage computed in this form (``{"form": SEARCH_FORM, "title": ...,
+    "text": ...}``, see :func:`crawler.page_stage.process_article`), else computed here."""
+    if (
+        isinstance(given, dict)
+        and given.get("form") == SEARCH_FORM
+        and isinstance(given.get("title"), str)
+        and isinstance(given.get("text"), str)
+    ):
+        return given["title"], given["text"]
+    return search_text(title), search_text(text)
 
 
 def readable_snippet(snippet: str | None) -> str:

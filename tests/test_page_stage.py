@@ -150,3 +150,73 @@ def test_worker_processes_end_when_their_owner_is_killed() -> None:
     finally:
         if owner.poll() is None:
             owner.kill()
+
+
+def test_the_warm_up_runs_the_whole_stage_on_its_sample_pages() -> None:
+    """The forkserver's warm-up (crawler.page_warmup) reaches every part of the stage: each
+    sample page gives an article in its language, with figures read for its story keys."""
+    from crawler.page_warmup import SAMPLE_PAGES, warm_up
+
+    records = warm_up()
+    assert len(records) == len(SAMPLE_PAGES) == 3
+    assert [r["lang"] for r in records] == ["zh-Hans", "zh-Hant", "en"]
+    assert all(r["text"] and r["signature"] and r["search"]["text"] for r in records)
+    assert [r["encoding"] for r in records][:2] == ["gb18030", "cp950"]  # the wider codecs
+    money = [k for r in records for k in r["story_keys"] if k.startswith(("cny:", "usd:", "twd:"))]
+    assert money, "no figure was read: the number reader was not loaded"
+
+
+def test_workers_start_with_the_page_stage_loaded() -> None:
+    """Workers fork from a forkserver that has loaded and warmed up the page stage: what it
+    loads on first use is there before a worker's first page."""
+    workers = PageWorkers(1, CONFIG.entities, CONFIG.catalogue)
+    try:
+        loaded = workers.executor.submit(
+            eval,
+            "sorted(m for m in ('cn2an', 'crawler.text.page', 'trafilatura') "
+            "if m in __import__('sys').modules)",
+        ).result(60)
+    finally:
+        workers.close()
+    assert loaded == ["cn2an", "crawler.text.page", "trafilatura"]
+
+
+CRAWLING_PROCESS = r"""
+import atexit, runpy, sys
+WATCHED = ("trafilatura", "bs4", "cn2an", "crawler.text.page", "aiohttp",
+           "scrapy.extensions.remote_control", "scrapy.extensions.telnet")
+atexit.register(lambda: print("loaded:" + ",".join(m for m in WATCHED if m in sys.modules)))
+sys.argv = ["newswatch", "--config", sys.argv[1], "crawl"]
+runpy.run_module("crawler.cli", run_name="__main__")
+"""
+
+
+def test_the_crawling_process_loads_neither_the_extractor_nor_listening_extensions(
+    tmp_path: Any,
+) -> None:
+    """With the page stage in workers, a `newswatch crawl` process never loads the
+    extraction library (the workers' forkserver does), nor the modules of Scrapy's
+    listening extensions (off, and left out of the list Scrapy imports)."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from crawler.demo.portal import PortalServer, load_articles
+
+    with PortalServer(0, articles=load_articles()[:3]) as portal:
+        config = tmp_path / "n.toml"
+        config.write_text(
+            f'[archive]\npath = "{tmp_path / "a.db"}"\n[crawl]\nworkers = 1\n'
+            f'[[sources]]\nname = "portal"\nsitemaps = ["{portal.url("/sitemaps/news.xml")}"]\n'
+            "delay = 0\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", CRAWLING_PROCESS, str(config)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    stored = sqlite3.connect(tmp_path / "a.db").execute("SELECT count(*) FROM articles")
+    assert stored.fetchone()[0] == 3  # the pages were processed (in the worker)
+    assert done.stdout.splitlines()[-1] == "loaded:"

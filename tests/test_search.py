@@ -10,7 +10,7 @@ import pytest
 
 from crawler.text.fold import fold_text
 from storage import Archive, fts_query, index_text
-from storage.search import readable_snippet, search_text
+from storage.search import SEARCH_FORM, readable_snippet, search_entry, search_text
 
 ARTICLES = [
     ("华为发布昇腾芯片新品", "美国商务部对英伟达H20芯片实施出口管制。"),
@@ -164,3 +164,43 @@ def test_snippet_of_the_index_reads_as_the_text(filled: Archive) -> None:
         [fts_query("出口管制")],
     ).fetchone()
     assert readable_snippet(row[0]) == "美国商务部对英伟达H20芯片实施<mark>出口管制</mark>。"
+
+
+def test_a_search_entry_from_the_page_stage_is_used_only_in_this_releases_form() -> None:
+    """The page stage computes the search entry (off the archive's thread); the archive
+    takes it when it is in this release's form, and computes its own from one made by
+    another release (a crawl worker during an upgrade) or from a malformed one."""
+    from crawler.page_stage import process_article
+    from tests.portal_pages import CONFIG, page
+
+    record = process_article(page(), CONFIG.catalogue)
+    assert record["search"] == {
+        "form": SEARCH_FORM,
+        "title": search_text(record["title"]),
+        "text": search_text(record["text"]),
+    }
+    title, text = "华为昇腾", "英伟达H20芯片"
+    computed = (search_text(title), search_text(text))
+    given = {"form": SEARCH_FORM, "title": "T", "text": "X"}
+    assert search_entry(title, text, given) == ("T", "X")
+    assert search_entry(title, text, {**given, "form": SEARCH_FORM + 1}) == computed
+    assert search_entry(title, text, {**given, "text": None}) == computed
+    assert search_entry(title, text, None) == computed
+
+
+def test_the_archive_stores_the_page_stages_search_entry(archive: Archive) -> None:
+    entry = {"form": SEARCH_FORM, "title": "given title", "text": "given text"}
+    stored = archive.add_article(
+        {
+            "url": "http://x/entry",
+            "canonical_url": "http://x/entry",
+            "source": "s",
+            "title": "华为昇腾",
+            "text": "英伟达H20芯片",
+            "search": entry,
+        }
+    )
+    row = archive.db.execute(
+        "SELECT title, text FROM articles_fts WHERE rowid = ?", [stored.id]
+    ).fetchone()
+    assert row == ("given title", "given text")

@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from crawler.discovery.links import Link
-from crawler.text.extract import normalize_date
+from crawler.text.dates import normalize_date
 
 __all__ = ["MalformedSitemap", "SitemapContent", "parse_sitemap"]
 

@@ -36,6 +36,7 @@ __all__ = [
     "PublishedTime",
     "day_of",
     "find_date",
+    "normalize_date",
     "parse_fetched_at",
     "resolve_date",
 ]
@@ -231,3 +232,42 @@ def _looks_dated(text: str) -> bool:
 def day_of(value: str) -> date:
     """The calendar day of a stored ``published_at`` (either form)."""
     return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+
+
+# A full date as Chinese and numeric portals write it (``2025年5月14日 10:23``, ``2025/5/14``).
+CN_FULL_DATE_RE = re.compile(
+    r"(\d{4})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?"
+    r"(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+)
+
+
+def normalize_date(value: str | None) -> str | None:
+    """An ISO 8601 timestamp for the date strings portals use (ISO, RFC 2822, ``2025年5月1日``),
+    UTC when the zone is known, or ``None``."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            parsed = None
+    if parsed is None:
+        match = CN_FULL_DATE_RE.search(value)
+        if not match:
+            return None
+        year, month, day, hour, minute, second = (int(g) if g else 0 for g in match.groups())
+        try:
+            parsed = datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC)
+        return parsed.isoformat().replace("+00:00", "Z")
+    return parsed.isoformat()

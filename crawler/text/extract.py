@@ -19,13 +19,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import lxml.html
 from lxml import etree
 
 from crawler.text.blocks import prune_tree
-from crawler.text.dates import find_date, resolve_date
+from crawler.text.dates import CN_FULL_DATE_RE, find_date, normalize_date, resolve_date
 from crawler.text.density import density_text
 from crawler.text.selectors import compile_selector
 
@@ -50,12 +50,6 @@ _CANONICAL_XPATHS = (
 )
 _BLANK_LINES_RE = re.compile(r"\n\s*\n+")
 _SPACES_RE = re.compile(r"[ \t\u00a0\u3000]+")
-_CN_DATE_RE = re.compile(
-    r"(\d{4})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?"
-    r"(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
-)
-
-
 _ISO_DATE_RE = re.compile(r"\b(20\d{2}|19\d{2})-(\d{2})-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
 
 
@@ -68,38 +62,6 @@ class Extracted:
     published_precision: str | None = None
     header: tuple[str, ...] = ()
     extractor: str = "trafilatura"
-
-
-def normalize_date(value: str | None) -> str | None:
-    """An ISO 8601 timestamp for the date strings portals use (ISO, RFC 2822, ``2025年5月1日``),
-    UTC when the zone is known, or ``None``."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            parsed = None
-    if parsed is None:
-        match = _CN_DATE_RE.search(value)
-        if not match:
-            return None
-        year, month, day, hour, minute, second = (int(g) if g else 0 for g in match.groups())
-        try:
-            parsed = datetime(year, month, day, hour, minute, second)
-        except ValueError:
-            return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC)
-        return parsed.isoformat().replace("+00:00", "Z")
-    return parsed.isoformat()
 
 
 def _first(tree: etree._Element, xpaths: tuple[str, ...]) -> str | None:
@@ -171,7 +133,7 @@ def _node_text(node: etree._Element) -> str:
 
 
 def _date_in_text(text: str) -> str | None:
-    match = _CN_DATE_RE.search(text) or _ISO_DATE_RE.search(text)
+    match = CN_FULL_DATE_RE.search(text) or _ISO_DATE_RE.search(text)
     return match.group(0) if match else None
 
 
