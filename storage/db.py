@@ -381,10 +381,7 @@ class Archive:
                     at=at,
                     keys=keys,
                 )
-            self.db.execute(
-                "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
-                [article_id, *search_entry(title, text, article.get("search"))],
-            )
+            self._index(article_id, article)
             for alias in aliases:
                 self.add_alias(alias, article_id)
             queued = enqueue_alerts(
@@ -512,6 +509,12 @@ class Archive:
                 article_id,
             ],
         )
+        self._index(article_id, article)
+
+    def _index(self, article_id: int, article: Mapping[str, Any]) -> None:
+        """File ``article`` (title, text, and the page stage's search entry if any) in the
+        full-text index under ``article_id``."""
+        title, text = article.get("title") or "", article.get("text") or ""
         self.db.execute(
             "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
             [article_id, *search_entry(title, text, article.get("search"))],

@@ -234,7 +234,10 @@ def day_of(value: str) -> date:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
 
 
-# A full date as Chinese and numeric portals write it (``2025年5月14日 10:23``, ``2025/5/14``).
+# A full date as Chinese and numeric portals write it (``2025年5月14日 10:23``, ``2025/5/14``),
+# for :func:`normalize_date` and the extractor's date-in-text fallback. Looser than
+# ``_FULL_CN_RE`` above (any four-digit year, no look-behind, ASCII colons only), which
+# reads dates for :func:`find_date`; the two are kept apart so neither reading changes.
 CN_FULL_DATE_RE = re.compile(
     r"(\d{4})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?"
     r"(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
