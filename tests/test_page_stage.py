@@ -220,3 +220,77 @@ def test_the_crawling_process_loads_neither_the_extractor_nor_listening_extensio
     stored = sqlite3.connect(tmp_path / "a.db").execute("SELECT count(*) FROM articles")
     assert stored.fetchone()[0] == 3  # the pages were processed (in the worker)
     assert done.stdout.splitlines()[-1] == "loaded:"
+
+
+def test_pages_that_arrive_together_go_to_the_workers_as_one_batch() -> None:
+    """Pages gathered within BATCH_WAIT go as one task, at most BATCH_MAX to a task, and
+    each caller gets its own page's record."""
+    sizes: list[int] = []
+
+    async def run() -> list[dict[str, Any]]:
+        workers = PageWorkers(1, CONFIG.entities, CONFIG.catalogue)
+        workers.BATCH_WAIT, workers.BATCH_MAX = 5.0, 3  # a long wait: only the cap sends
+        submit = workers.executor.submit
+
+        def counted(fn: Any, batch: list[Any], *args: Any) -> Any:
+            sizes.append(len(batch))
+            return submit(fn, batch, *args)
+
+        workers.executor.submit = counted  # type: ignore[method-assign]
+        try:
+            return list(await asyncio.gather(*(workers.process(page(i)) for i in range(6))))
+        finally:
+            workers.close()
+
+    records = asyncio.run(run())
+    assert sizes == [3, 3]
+    assert records == [process_article(page(i), CONFIG.catalogue) for i in range(6)]
+
+
+def test_a_page_that_fails_fails_alone_in_its_batch() -> None:
+    async def run() -> list[Any]:
+        workers = PageWorkers(1, CONFIG.entities, CONFIG.catalogue)
+        broken = {key: value for key, value in page(1).items() if key != "options"}
+        try:
+            return list(
+                await asyncio.gather(
+                    workers.process(page(0)),
+                    workers.process(broken),
+                    workers.process(page(2)),
+                    return_exceptions=True,
+                )
+            )
+        finally:
+            workers.close()
+
+    first, failed, last = asyncio.run(run())
+    assert first == process_article(page(0), CONFIG.catalogue)
+    assert isinstance(failed, KeyError) and "options" in str(failed)
+    assert last == process_article(page(2), CONFIG.catalogue)
+
+
+def test_an_error_that_cannot_cross_processes_is_sent_as_what_it_was() -> None:
+    import threading
+
+    from crawler.page_stage import _sendable
+
+    plain = ValueError("bad page")
+    assert _sendable(plain) is plain
+    sent = _sendable(ValueError(threading.Lock()))
+    assert isinstance(sent, RuntimeError) and str(sent).startswith("ValueError: <unlocked")
+
+
+def test_closing_the_workers_sends_the_batch_being_gathered() -> None:
+    """Pages still waiting for their batch when the workers close are processed all the
+    same (a reload closes the old pool while pages wait)."""
+
+    async def run() -> list[dict[str, Any]]:
+        workers = PageWorkers(1, CONFIG.entities, CONFIG.catalogue)
+        workers.BATCH_WAIT = 60.0
+        waiting = [asyncio.ensure_future(workers.process(page(i))) for i in range(2)]
+        await asyncio.sleep(0.2)  # both are in the batch; its timer is a minute away
+        assert not any(task.done() for task in waiting)
+        workers.close()
+        return list(await asyncio.wait_for(asyncio.gather(*waiting), 30))
+
+    assert asyncio.run(run()) == [process_article(page(i), CONFIG.catalogue) for i in range(2)]
