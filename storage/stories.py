@@ -11,7 +11,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import sqlite_utils
 
-from crawler.text.crosslang import SAME_EVENT, same_event
+from crawler.text.crosslang import (
+    MIN_SHARED_WEIGHT,
+    MIN_SPECIFIC_WEIGHT,
+    SAME_EVENT,
+    same_event,
+    specific_key,
+)
 from crawler.text.dedup import band_keys
 
 __all__ = [
@@ -128,32 +134,52 @@ def find_other_language_stories(
 ) -> list[int]:
     """The stories of articles in the other language, published within ``window`` of
     ``at``, that report the same event (:func:`~crawler.text.crosslang.same_event` at
-    ``SAME_EVENT`` or more), surest first. Candidates are the articles sharing the most
-    key weight, found through the keys' index. More than one story means the event's
-    reports had not met yet (two Chinese reports, then the English one): the caller
-    merges them."""
+    ``SAME_EVENT`` or more), surest first. More than one story means the event's reports
+    had not met yet (two Chinese reports, then the English one): the caller merges them.
+
+    Candidates are found through the keys' index in two steps. First the articles whose
+    *specific* keys (codes, figures, dates, telling actions) shared with ``keys`` weigh
+    ``MIN_SPECIFIC_WEIGHT`` or more: without that, ``same_event`` is 0 whatever else they
+    share, and entity keys (a company named in every report of the week) would make this
+    step read a large part of the window. Then, of those, the ``CANDIDATES`` sharing the
+    most key weight in all (``MIN_SHARED_WEIGHT`` at least) are scored. Each condition is
+    one ``same_event`` needs (a shared key counts there with the smaller of its two
+    weights), so no article that could match is left out."""
     other = OTHER_FAMILY.get(family)
-    if other is None or not keys:
+    specific = [key for key in keys if specific_key(key)]
+    if other is None or not specific:
         return []
     moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
     low, high = (_iso(moment - window), _iso(moment + window))
-    wanted = list(keys)
-    placeholders = ",".join("?" * len(wanted))
-    rows = db.execute(
-        f"SELECT article_id, sum(weight) AS w FROM story_keys WHERE key IN ({placeholders}) "
-        "AND family = ? AND at BETWEEN ? AND ? GROUP BY article_id ORDER BY w DESC LIMIT ?",
-        [*wanted, other, low, high, CANDIDATES],
-    ).fetchall()
-    if not rows:
+    placeholders = ",".join("?" * len(specific))
+    sharing = [
+        int(article_id)
+        for (article_id,) in db.execute(
+            f"SELECT article_id FROM story_keys WHERE key IN ({placeholders}) "
+            "AND family = ? AND at BETWEEN ? AND ? GROUP BY article_id HAVING sum(weight) >= ?",
+            [*specific, other, low, high, MIN_SPECIFIC_WEIGHT],
+        )
+    ]
+    if not sharing:
         return []
-    candidates = [int(article_id) for article_id, _ in rows]
-    marks = ",".join("?" * len(candidates))
-    theirs: dict[int, dict[str, float]] = {article_id: {} for article_id in candidates}
+    theirs: dict[int, dict[str, float]] = {article_id: {} for article_id in sharing}
+    marks = ",".join("?" * len(sharing))
     for article_id, key, weight in db.execute(
         f"SELECT article_id, key, weight FROM story_keys WHERE article_id IN ({marks})",
-        candidates,
-    ).fetchall():
+        sharing,
+    ):
         theirs[int(article_id)][key] = weight
+    weight_shared = {
+        article_id: sum(their[key] for key in keys if key in their)
+        for article_id, their in theirs.items()
+    }
+    candidates = sorted(
+        (article_id for article_id, w in weight_shared.items() if w >= MIN_SHARED_WEIGHT),
+        key=lambda article_id: (-weight_shared[article_id], article_id),
+    )[:CANDIDATES]
+    if not candidates:
+        return []
+    marks = ",".join("?" * len(candidates))
     story_of = dict(
         db.execute(f"SELECT id, story_id FROM articles WHERE id IN ({marks})", candidates)
     )

@@ -4,6 +4,7 @@ alerts once per story, merging, and the migration of an existing archive."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 
@@ -227,3 +228,35 @@ def test_a_revision_updates_origin_entities_and_keys(archive: Archive) -> None:
     row = archive.db["articles"].get(first.id)
     assert row["origin"] == "Xinhua" and json.loads(row["entities"]) == ["Entity List", "Gallium"]
     assert archive.db["stories"].get(first.story_id)["origin"] == "Xinhua"
+
+
+def test_reports_naming_the_same_companies_do_not_crowd_out_the_same_event(
+    archive: Archive,
+) -> None:
+    """More other-language reports than the candidates scored name the same companies
+    more prominently (headlines) than the one report of the same event: that report,
+    which shares its figures, is still found."""
+
+    def keyed(i: int, lang: str, keys: dict[str, float]) -> dict[str, object]:
+        url = f"http://k{i}.test/{i}"
+        return {
+            "url": url,
+            "canonical_url": url,
+            "source": f"k{i}",
+            "title": f"report {i}",
+            "text": " ".join(  # no text in common
+                hashlib.sha256(f"{i}/{j}".encode()).hexdigest()[:8] for j in range(30)
+            ),
+            "lang": lang,
+            "published_at": "2026-11-20T08:00:00Z",
+            "fetched_at": "2026-11-20T08:00:00Z",
+            "story_keys": keys,
+        }
+
+    event = {"e:Nvidia": 3.0, "e:Nvidia H20": 3.0, "usd:5500000000": 4.0, "pct:15": 3.0}
+    same = archive.add_article(keyed(0, "en", event), alerts=())
+    for i in range(1, 15):  # the week's other reports: the companies in their headlines
+        archive.add_article(keyed(i, "en", {"e:Nvidia": 12.0, "e:Nvidia H20": 12.0}), alerts=())
+    chinese = archive.add_article(keyed(99, "zh-Hans", dict(event)), alerts=())
+    assert chinese.story_id == same.story_id
+    assert len({row[0] for row in archive.db.execute("SELECT story_id FROM articles")}) == 15

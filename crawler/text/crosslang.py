@@ -352,7 +352,7 @@ def shared_weight(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     return sum(min(a[k], b[k]) for k in a.keys() & b.keys())
 
 
-def _specific(key: str) -> bool:
+def specific_key(key: str) -> bool:
     """A code, a figure, a date or a telling action: what two reports of different events
     about the same companies rarely share."""
     return not key.startswith(("e:", "a:"))
@@ -364,7 +364,7 @@ def same_event(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     it specific (codes, figures, dates, telling actions: two reports of one week's news
     name the same companies and products), else 0."""
     shared = a.keys() & b.keys()
-    specific = sum(min(a[k], b[k]) for k in shared if _specific(k))
+    specific = sum(min(a[k], b[k]) for k in shared if specific_key(k))
     if specific < MIN_SPECIFIC_WEIGHT or shared_weight(a, b) < MIN_SHARED_WEIGHT:
         return 0.0
     return key_similarity(a, b)
