@@ -33,7 +33,7 @@ from typing import Any
 from alerts.matching import RuleSet
 from crawler.config import EntityConfig, SourceConfig
 from crawler.text.crosslang import story_keys
-from crawler.text.dedup import content_fingerprint, signature
+from crawler.text.dedup import fingerprint_and_signature
 from crawler.text.entities import Catalogue, load_catalogue
 from storage.search import SEARCH_FORM, search_text
 
@@ -133,9 +133,9 @@ def process_article(
     if scanner is None:  # (a RuleSet without rules is falsy: its len is 0)
         scanner = entity_scanner(catalogue)
     scan = scanner.scan(title=title, text=page.text)
-    values = signature(basis)
+    fingerprint, values = fingerprint_and_signature(basis)
     record.update(
-        fingerprint=content_fingerprint(basis),
+        fingerprint=fingerprint,
         signature=None if values is None else [int(v) for v in values],
         entities=scan.entities,
         story_keys=story_keys(title, page.text, mentions=scan.mentions, published=published),

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 
 from bench.labelled_stories import evaluate_archive, labelled_items
 from crawler.demo.portal import DemoArticle, PortalServer, load_articles
-from crawler.text.dedup import content_fingerprint, normalize_for_matching, signature
+from crawler.text.dedup import (
+    content_fingerprint,
+    fingerprint_and_signature,
+    normalize_for_matching,
+    signature,
+)
 from storage import Archive
 from tests.conftest import portal_config, run_cli
 
@@ -249,3 +254,12 @@ def test_copies_on_one_site_join_their_story(archive: Archive) -> None:
     for n, (label, (title, paragraphs)) in enumerate(copies.items(), start=3):
         stored = archive.add_article(article(n, "\n".join(paragraphs), source="site", title=title))
         assert stored.story_id == first.story_id, label
+
+
+def test_fingerprint_and_signature_together_are_each_alone() -> None:
+    for text in ("短文", "出口管制新规将于下月生效。" * 8, "Export controls tighten. " * 6):
+        fingerprint, values = fingerprint_and_signature(text)
+        assert fingerprint == content_fingerprint(text)
+        alone = signature(text)
+        assert (values is None) == (alone is None)
+        assert values is None or alone is None or (values == alone).all()

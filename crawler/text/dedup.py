@@ -46,6 +46,7 @@ __all__ = [
     "STORY_THRESHOLD",
     "band_keys",
     "content_fingerprint",
+    "fingerprint_and_signature",
     "minhash",
     "normalize_for_matching",
     "own_parts_agree",
@@ -72,7 +73,11 @@ def normalize_for_matching(text: str) -> str:
 
 def content_fingerprint(text: str) -> str:
     """A hex digest of the matching form of ``text``."""
-    return hashlib.blake2b(normalize_for_matching(text).encode("utf-8"), digest_size=16).hexdigest()
+    return _fingerprint(normalize_for_matching(text))
+
+
+def _fingerprint(normalized: str) -> str:
+    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def _shingles(normalized: str) -> list[bytes]:
@@ -124,10 +129,20 @@ def signature(text: str) -> np.ndarray | None:
     shingles of ``text``, or ``None`` when the text is too short for near-duplicate
     matching (exact fingerprints still match): a few dozen characters share shingles by
     chance."""
-    normalized = normalize_for_matching(text)
+    return _signature(normalize_for_matching(text))
+
+
+def _signature(normalized: str) -> np.ndarray | None:
     if len(normalized) < MIN_NEAR_DUPLICATE:
         return None
     return minhash(set(_shingles(normalized)))
+
+
+def fingerprint_and_signature(text: str) -> tuple[str, np.ndarray | None]:
+    """:func:`content_fingerprint` and :func:`signature` of ``text``, which share its
+    matching form (worked out once)."""
+    normalized = normalize_for_matching(text)
+    return _fingerprint(normalized), _signature(normalized)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

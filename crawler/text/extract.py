@@ -16,10 +16,13 @@ too, for the article's credited origin. I/O-free.
 
 from __future__ import annotations
 
+import copy
+import functools
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import lxml.html
 from lxml import etree
@@ -97,17 +100,28 @@ _TABLE_ROW_RE = re.compile(r"^\s*\|.*\|\s*$", re.MULTILINE)
 def _trafilatura_text(tree: etree._Element, *, url: str | None, fast: bool) -> str:
     import trafilatura
 
-    document = trafilatura.bare_extraction(
-        tree,
-        url=url,
+    options = copy.copy(_extraction_options(fast))  # trafilatura may adjust its copy
+    options.url = options.source = url
+    document = trafilatura.bare_extraction(tree, options=options)
+    return getattr(document, "text", None) or ""
+
+
+@functools.cache
+def _extraction_options(fast: bool) -> Any:
+    """trafilatura's options for the article text, built once (building them reads its
+    configuration anew, a tenth of a millisecond per page); each call takes a copy that
+    names its page."""
+    from trafilatura.settings import Extractor
+
+    return Extractor(
+        output_format="python",
         fast=fast,
         with_metadata=False,
-        include_comments=False,
-        include_tables=True,
-        favor_precision=True,
-        deduplicate=False,
+        comments=False,
+        tables=True,
+        precision=True,
+        dedup=False,
     )
-    return getattr(document, "text", None) or ""
 
 
 def _generic_title(tree: etree._Element) -> str:
