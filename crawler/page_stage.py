@@ -204,6 +204,8 @@ def _ready() -> bool:
 
 # What a batch gives back per page: (True, the processed article) or (False, the error).
 Outcome = tuple[bool, Any]
+# A page waiting in a batch: its page-stage input and the future its caller awaits.
+Waiting = tuple[Mapping[str, Any], "asyncio.Future[Any]"]
 
 
 def process_batch(
@@ -242,8 +244,8 @@ class PageWorkers:
     Pages go to the workers in batches: the pages that arrive within ``BATCH_WAIT``
     seconds of a batch's first page, up to ``BATCH_MAX``, go as one task. A task per page
     woke a worker and this process's pool threads once per page, and a woken worker
-    starts on cold caches: on two cores that cost a fifth of the crawl's CPU. A page
-    waits at most ``BATCH_WAIT`` more, nothing beside alerting's seconds.
+    starts on cold caches: on two cores that cost about an eighth of the crawl's CPU. A
+    page waits at most ``BATCH_WAIT`` more, nothing beside alerting's seconds.
 
     A pool that breaks (a worker killed, say by the kernel's OOM killer) is replaced and
     the batch tried again on the new one; should worker processes keep failing to start
@@ -261,8 +263,7 @@ class PageWorkers:
         self.restarts = 0
         self.executor = self._executor()
         self._started: Future[None] | None = None
-        # The batch being gathered: each page's input and the future its caller awaits.
-        self._batch: list[tuple[Mapping[str, Any], asyncio.Future[dict[str, Any]]]] = []
+        self._batch: list[Waiting] = []  # the batch being gathered
         self._flush_timer: asyncio.TimerHandle | None = None
 
     def _executor(self) -> Executor:
@@ -285,7 +286,7 @@ class PageWorkers:
             return await loop.run_in_executor(
                 self.executor, process_article, data, self.catalogue, self.scanner
             )
-        waiter: asyncio.Future[dict[str, Any]] = loop.create_future()
+        waiter: asyncio.Future[Any] = loop.create_future()
         self._batch.append((data, waiter))
         if len(self._batch) >= self.BATCH_MAX:
             self._flush()
@@ -302,7 +303,7 @@ class PageWorkers:
         if batch:
             self._submit(batch)
 
-    def _submit(self, batch: list[tuple[Mapping[str, Any], asyncio.Future[Any]]]) -> None:
+    def _submit(self, batch: list[Waiting]) -> None:
         pages = [data for data, _ in batch]
         loop = batch[0][1].get_loop()
         while True:
@@ -328,10 +329,7 @@ class PageWorkers:
         future.add_done_callback(answered)
 
     def _answered(
-        self,
-        executor: Executor,
-        batch: list[tuple[Mapping[str, Any], asyncio.Future[Any]]],
-        done: Future[list[Outcome]],
+        self, executor: Executor, batch: list[Waiting], done: Future[list[Outcome]]
     ) -> None:
         try:
             outcomes = done.result()
@@ -396,7 +394,7 @@ class PageWorkers:
         self.executor.shutdown(wait=wait)
 
 
-def _settle(batch: list[tuple[Mapping[str, Any], asyncio.Future[Any]]], exc: BaseException) -> None:
+def _settle(batch: list[Waiting], exc: BaseException) -> None:
     """Fail the pages of ``batch`` that still wait with ``exc`` (from any thread)."""
     for _, waiter in batch:
         if not waiter.done():
