@@ -6,6 +6,7 @@ command is documented in the README.
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -800,7 +801,13 @@ def serve(ctx: click.Context, host: str, port: int, open_browser: bool, public: 
 
 
 def main() -> None:
-    cli(prog_name="newswatch")
+    try:
+        cli(prog_name="newswatch")
+    finally:
+        # Whatever the command leaves is the exit's to free: a last collection of a
+        # crawl's objects at interpreter shutdown costs a quarter of a second and frees
+        # nothing the operating system does not (what holds a resource was closed).
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ crawler (the next check opens a new one).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -219,6 +220,12 @@ def run_in_reactor(main: Callable[[], Awaitable[T]], *, stop_signals: bool = Tru
                     loop.remove_signal_handler(signum)
             reactor.stop()  # type: ignore[attr-defined,misc]
 
+    # What is loaded by now (the modules, the config, its catalogue and rule automaton)
+    # lives as long as the process: the collector's full passes, which run whenever the
+    # crawl's own objects have piled up, no longer walk it (a third of a second of the
+    # reactor's time in a crawl of 2,000 pages). Objects still go when unreferenced (only
+    # cycles among these stay: the first config's, once, should a reload replace it).
+    gc.freeze()
     reactor.callWhenRunning(lambda: asyncio.ensure_future(wrapper()))  # type: ignore[attr-defined]
     reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined,misc,call-arg]
     if "error" in outcome:
