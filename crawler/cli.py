@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,9 @@ from crawler.cli_common import (
 from crawler.config import Config, ConfigError, config_path_from, load_config
 from crawler.redact import config_warnings, secret_values
 from crawler.times import SINCE_HELP, TimeParam
+
+if TYPE_CHECKING:
+    from alerts.delivery import Deliverer, DeliveryReport
 
 EXIT_CONFIG = 2
 
@@ -88,7 +91,6 @@ def crawl(ctx: click.Context, sources: tuple[str, ...], alert_budget: float | No
 
         start_forkserver()  # it loads the page stage while this process loads Scrapy
 
-    from alerts.delivery import Deliverer, DeliveryReport
     from crawler.config import parse_duration
     from crawler.runner import PassResult, default_progress_stream, run_pass
     from crawler.runtime import Runtime
@@ -105,8 +107,13 @@ def crawl(ctx: click.Context, sources: tuple[str, ...], alert_budget: float | No
                 err=True,
             )
             ctx.exit(EXIT_CONFIG)
-    deliverer = Deliverer(config) if config.channels else None
-    delivered = DeliveryReport()
+    # The delivery side (its HTTP clients) is loaded only for a config with channels.
+    deliverer: Deliverer | None = None
+    delivered: DeliveryReport | None = None
+    if config.channels:
+        from alerts.delivery import Deliverer, DeliveryReport
+
+        deliverer, delivered = Deliverer(config), DeliveryReport()
     budget = (
         alert_budget
         if alert_budget is not None
@@ -122,7 +129,7 @@ def crawl(ctx: click.Context, sources: tuple[str, ...], alert_budget: float | No
     async def finish_delivery(runtime: Runtime, result: PassResult) -> None:
         import asyncio
 
-        if deliverer is not None:
+        if deliverer is not None and delivered is not None:
             delivered.add(await asyncio.to_thread(deliverer.finish, budget))
 
     result = run_pass(
@@ -134,7 +141,7 @@ def crawl(ctx: click.Context, sources: tuple[str, ...], alert_budget: float | No
         after=finish_delivery,
     )
     _print_summary(result, config)
-    if deliverer is not None:
+    if delivered is not None:
         _print_delivery(delivered)
 
 

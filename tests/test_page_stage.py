@@ -183,7 +183,7 @@ def test_workers_start_with_the_page_stage_loaded() -> None:
 
 CRAWLING_PROCESS = r"""
 import atexit, gc, runpy, sys
-WATCHED = ("trafilatura", "bs4", "cn2an", "crawler.text.page", "aiohttp",
+WATCHED = ("trafilatura", "bs4", "cn2an", "crawler.text.page", "aiohttp", "httpx",
            "scrapy.extensions.remote_control", "scrapy.extensions.telnet")
 def report():
     print("frozen:", gc.get_freeze_count() > 0)
@@ -199,7 +199,8 @@ def test_the_crawling_process_loads_no_extractor_and_leaves_its_objects_to_the_e
 ) -> None:
     """With the page stage in workers, a `newswatch crawl` process never loads the
     extraction library (the workers' forkserver does), nor the modules of Scrapy's
-    listening extensions (off, and left out of the list Scrapy imports). Its objects are
+    listening extensions (off, and left out of the list Scrapy imports), nor, with no
+    alert channels configured, the delivery side's HTTP client. Its objects are
     left to the exit (``gc.freeze``): the interpreter's last collection of a crawl's
     objects took a quarter of a second and freed nothing the exit does not."""
     import sqlite3
