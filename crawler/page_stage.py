@@ -35,7 +35,7 @@ from crawler.config import EntityConfig, SourceConfig
 from crawler.text.crosslang import story_keys
 from crawler.text.dedup import fingerprint_and_signature
 from crawler.text.entities import Catalogue, load_catalogue
-from storage.search import SEARCH_FORM, search_text
+from storage.search import computed_entry
 
 __all__ = [
     "RECORD_VERSION",
@@ -139,7 +139,7 @@ def process_article(
         signature=None if values is None else [int(v) for v in values],
         entities=scan.entities,
         story_keys=story_keys(title, page.text, mentions=scan.mentions, published=published),
-        search={"form": SEARCH_FORM, "title": search_text(title), "text": search_text(page.text)},
+        search=computed_entry(title, page.text),
     )
     return record
 

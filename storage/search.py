@@ -46,6 +46,7 @@ __all__ = [
     "SNIPPET_CLOSE",
     "SNIPPET_OPEN",
     "SearchQuery",
+    "computed_entry",
     "fts_query",
     "index_text",
     "parse_query",
@@ -130,10 +131,16 @@ def search_text(text: str | None) -> str:
 SEARCH_FORM = 1
 
 
+def computed_entry(title: str, text: str) -> dict[str, Any]:
+    """The search entry of an article as a processed article carries it (plain data, with
+    its form's version), for :func:`search_entry` to take on the archive's side."""
+    return {"form": SEARCH_FORM, "title": search_text(title), "text": search_text(text)}
+
+
 def search_entry(title: str, text: str, given: Any = None) -> tuple[str, str]:
-    """The ``articles_fts`` entry (title, text) of an article: ``given`` when it is the
-    entry the page stage computed in this form (``{"form": SEARCH_FORM, "title": ...,
-    "text": ...}``, see :func:`crawler.page_stage.process_article`), else computed here."""
+    """The ``articles_fts`` entry (title, text) of an article: ``given`` when it is an
+    entry :func:`computed_entry` made in this form (the page stage's, see
+    :func:`crawler.page_stage.process_article`), else computed here."""
     if (
         isinstance(given, dict)
         and given.get("form") == SEARCH_FORM
