@@ -14,6 +14,7 @@ import sqlite_utils
 from alerts import RuleSet
 from bench.labelled_bilingual import REPORTS, evaluate
 from crawler.config import parse_config
+from crawler.text import crosslang
 from crawler.text.crosslang import same_event, story_keys
 from crawler.text.entities import load_catalogue
 from storage import Archive
@@ -55,6 +56,32 @@ def test_figures_codes_dates_and_entities_match_across_languages(
 ) -> None:
     assert key in keys("", chinese)
     assert key in keys("", english)
+
+
+FIGURE_PHRASES = [
+    # Chinese money, each currency word
+    "计提55亿美元费用", "另有3亿美金", "人民币2亿元", "4万亿日元", "5千万港元", "6百万欧元",
+    "7歐元", "营业收入161亿元", "元人民币5亿", "人民幣12万", "收入5亿元人民幣",
+    # English money
+    "a $5.5 billion charge", "US$3 mln", "€4 million", "RMB 12 billion", "¥500", "RMB7bn",
+    # percentages, node sizes, Chinese dates
+    "16%", "16％", "12 percent", "3 per cent", "百分之十六", "百分之 5",
+    "7nm", "5 - nm", "3纳米", "2納米", "14奈米", "28 nanometres", "7 nanometer",
+    "美方于4月9日通知", "十二月二日发布", "2026年5月14日电",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("phrase", FIGURE_PHRASES)
+def test_a_figure_pattern_skipped_for_a_text_would_have_found_nothing(phrase: str) -> None:
+    """The cheap test before a figure or date pattern (what every match of it needs)
+    never drops a match: each phrase names one figure, which some guarded pattern
+    finds, and the guarded scan finds what the pattern alone finds in the phrase and in
+    it with any one character taken out."""
+    assert any(list(crosslang._matches(regex, phrase)) for regex in crosslang._NEEDS)
+    for variant in [phrase, *(phrase[:i] + phrase[i + 1 :] for i in range(len(phrase)))]:
+        for regex in crosslang._NEEDS:
+            found = [m.span() for m in crosslang._matches(regex, variant)]
+            assert found == [m.span() for m in regex.finditer(variant)], (regex.pattern, variant)
 
 
 def test_dates_relative_to_publication_match_across_languages() -> None:

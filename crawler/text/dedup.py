@@ -118,10 +118,12 @@ def minhash(shingles: Collection[bytes]) -> np.ndarray:
     a, b = _permutations()
     if not shingles:
         return np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint64)
-    digests = b"".join(hashlib.sha1(s).digest()[:4] for s in shingles)
+    sha1 = hashlib.sha1
+    digests = b"".join([sha1(s).digest()[:4] for s in shingles])
     hashed = _mix32(np.frombuffer(digests, dtype="<u4").astype(np.uint32))
-    permuted = hashed[:, np.newaxis] * a + b  # (shingles × permutations), wraps mod 2³²
-    return permuted.min(axis=0).astype(np.uint64)
+    permuted = a[:, np.newaxis] * hashed  # (permutations × shingles), wraps mod 2³²
+    permuted += b[:, np.newaxis]
+    return permuted.min(axis=1).astype(np.uint64)
 
 
 def signature(text: str) -> np.ndarray | None:
