@@ -687,6 +687,7 @@ class ClusterConfig(_Strict):
     key_prefix: str = "newswatch"
     lease: str = "60s"
     worker_timeout: str = "30s"
+    worker_concurrency: Annotated[int, Field(ge=1, le=1000)] = 16
 
     @field_validator("redis_url")
     @classmethod

@@ -95,6 +95,7 @@ class Runtime:
         self.cluster_queue: Any = None
         self.cluster_outage: Any = None  # crawler.cluster.outage.Outage
         self.cluster_ledger: Any = None
+        self.cluster_batch: Any = None  # crawler.cluster.coalesce.Coalescer (workers)
         self._alert_listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         self._closed = False

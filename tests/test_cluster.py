@@ -3,6 +3,7 @@ afterwards): an archive node and workers in child processes crawl the portal sim
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -317,6 +318,53 @@ delay = 1.0
     assert len(served) >= 10  # index, sitemap, 8 articles
     gaps = [b - a for a, b in zip(served, served[1:], strict=False)]
     assert min(gaps) >= 0.9, gaps  # one request a second to the site, both workers together
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_a_worker_keeps_worker_concurrency_requests_in_flight(
+    redis_prefix: tuple[Any, str], tmp_path: Path, write_config, concurrency: int
+) -> None:  # type: ignore[no-untyped-def]
+    """Eight sites with one article each, answering it in 1 s: the most article requests
+    in flight together, from the times they reached the sites, is the worker's
+    ``worker_concurrency``.
+
+    One article a site, so that no request waits in the worker for its host (a host's
+    delay or slot) while holding one of the worker's places: with several a site, the
+    count depends on the order requests come out of the queue."""
+    client, prefix = redis_prefix
+    db = tmp_path / "a.db"
+    latency = 1.0
+    with contextlib.ExitStack() as stack:
+        sites = [
+            stack.enter_context(
+                PortalServer(0, articles=synthetic_articles(1, seed=20 + i), host=f"127.0.0.{i}")
+            )
+            for i in range(1, 9)
+        ]
+        sources = ""
+        for i, site in enumerate(sites):
+            site.latency = latency
+            sources += (f'[[sources]]\nname = "site{i}"\nsitemaps = ["{site.base}/sitemap.xml"]\n'
+                        'interval = "1h"\ndelay = 0\n')  # fmt: skip
+        config = write_config(f"""
+[archive]
+path = "{db}"
+{cluster_config(prefix)}
+worker_concurrency = {concurrency}
+[crawl]
+workers = 1
+{sources}""")
+        for worker, archive in nodes(config, tmp_path, ["worker", "archive"]):
+            wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] == 8, 90,
+                       "every article")  # fmt: skip
+            assert worker.stop() == 0 and archive.stop() == 0
+        started = sorted(r["at"] for site in sites for r in site.requested("/news/"))
+    assert len(started) == 8
+    # a request is in flight from its arrival for the latency at least (less a margin
+    # for the clock's grain); the next one a worker sends starts after an answer came
+    busy = latency - 0.1
+    in_flight = [sum(1 for other in started if other <= at < other + busy) for at in started]
+    assert max(in_flight) == concurrency, (in_flight, started)
 
 
 def test_a_new_article_is_alerted_within_its_interval_plus_5_s(

@@ -53,6 +53,14 @@ __all__ = ["ArchiveDaemon", "ArchiveNode", "RemoteCheck"]
 LOGGER = logging.getLogger(__name__)
 
 RESYNC_EVERY = 30.0  # seconds between looks at whether Redis still has what was published
+# The node reads the events stream at most every GATHER seconds (unless a read filled a
+# batch of READ_COUNT): each batch costs a few Redis round trips and a commit whatever
+# its size, so a crawl whose events come one at a time would otherwise cost the node
+# several times as much per article as a backlog does. What a batch takes longer than
+# that to handle is not waited for again, so the node's rate is not capped; an alert waits
+# at most GATHER longer.
+GATHER = 0.1
+READ_COUNT = 200
 
 
 @dataclass
@@ -227,7 +235,7 @@ class ArchiveNode:
                     ARCHIVE_GROUP,
                     self.consumer,
                     {self.keys.events: "0" if pending else ">"},
-                    count=200,
+                    count=READ_COUNT,
                     block=None if pending else 1000,
                 )
             except ResponseError as exc:
@@ -247,6 +255,7 @@ class ArchiveNode:
                 await asyncio.sleep(1)
                 continue
             self.outage.answered()
+            read_at = time.monotonic()
             entries = [e for _, batch in answer or [] for e in batch]
             if pending and not entries:
                 pending = False
@@ -271,6 +280,9 @@ class ArchiveNode:
             if entries:  # acknowledged once handled, the batch at once
                 await self._ack([entry_id for entry_id, _ in entries])
             self.handled += len(entries)
+            rest = GATHER - (time.monotonic() - read_at)
+            if entries and not pending and len(entries) < READ_COUNT and rest > 0:
+                await asyncio.sleep(rest)
 
     async def _take_over(self) -> None:
         """Make this node the holder of every event an earlier archive node held."""

@@ -46,8 +46,11 @@ LOGGER = logging.getLogger(__name__)
 Entry = tuple[str, str]
 
 # KEYS: the request's stream, the events stream
-# ARGV: workers' group, entry id, the event that ends the request (the article with its
-#       done, or the done alone), the article without its done ('' when none)
+# ARGV: workers' group, entry id, then the event that ends the request in three parts
+#       (ARGV[3] .. ARGV[4] .. ARGV[5]: the article with its done, or the done alone and
+#       two empty parts), the article's packed record being ARGV[4] ('' when none), and
+#       the head of the article event without its done (ARGV[6] .. ARGV[4]): the record,
+#       the bulk of what crosses, is sent once (:func:`crawler.cluster.wire.article_event`)
 # The request's end is counted only by whoever acknowledges its entry: a hand-over
 # repeated after a lost answer, or by a worker whose entry another one took after the
 # lease, adds no second ``done`` (a check would look over too early); the article still
@@ -55,11 +58,11 @@ Entry = tuple[str, str]
 _HAND_OVER = """
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   redis.call('XDEL', KEYS[1], ARGV[2])
-  redis.call('XADD', KEYS[2], '*', 'e', ARGV[3])
+  redis.call('XADD', KEYS[2], '*', 'e', ARGV[3] .. ARGV[4] .. ARGV[5])
   return 1
 end
 if ARGV[4] ~= '' then
-  redis.call('XADD', KEYS[2], '*', 'e', ARGV[4])
+  redis.call('XADD', KEYS[2], '*', 'e', ARGV[6] .. ARGV[4])
 end
 return 0
 """
@@ -77,7 +80,6 @@ class Ledger:
         self.finished = 0
         self.failed = 0
         self.recent: deque[float] = deque()  # when articles were handed over, last minute
-        self.hand_over = self.client.register_script(_HAND_OVER)
 
     # -- holding -------------------------------------------------------------------------
 
@@ -89,13 +91,16 @@ class Ledger:
 
     # -- scheduling ----------------------------------------------------------------------
 
-    async def schedule(self, request: Request) -> bool:
-        """Push ``request`` to the cluster's queue unless its check saw it already (one
-        atomic step: see :meth:`crawler.cluster.queue.SourceStreams.schedule`), waiting
-        for Redis if it does not answer."""
+    async def schedule(self, requests: list[Request]) -> list[bool]:
+        """Push each of ``requests`` to the cluster's queue unless its check saw it already
+        (one atomic step each, all in one round trip: see
+        :meth:`crawler.cluster.queue.SourceStreams.schedule`), waiting for Redis if it
+        does not answer."""
+        if not requests:
+            return []
         queue = self.runtime.cluster_queue
-        return await self.runtime.cluster_outage.call(
-            lambda: queue.schedule(request), "queueing a page's links"
+        return await self.runtime.cluster_outage.call(  # type: ignore[no-any-return]
+            lambda: queue.schedule(requests), "queueing a page's links"
         )
 
     # -- finishing -----------------------------------------------------------------------
@@ -127,19 +132,22 @@ class Ledger:
             **outcome,
         }
         if record is not None:  # the article and its request's end: one event
-            settled = wire.dumps({"t": "article", "check": check, "record": record, "done": done})
-            unsettled = wire.dumps({"t": "article", "check": check, "record": record})
+            head, packed, tail, head_alone = wire.article_event(check, record, done)
+            parts = [head, packed, tail, head_alone]
         else:
-            settled, unsettled = wire.dumps(done), b""
+            parts = [wire.dumps(done), b"", b"", b""]
         keys = [self.keys.requests(source), self.keys.events]
-        args = [WORKER_GROUP, entry_id, settled, unsettled]
+        args = [WORKER_GROUP, entry_id, *parts]
 
         # Held (its lease kept) until handed over: if this worker stops while Redis is
         # away, what it could not hand over goes to another worker.
         self.finishing.add(entry)
         try:
             await self.runtime.cluster_outage.call(
-                lambda: self.hand_over(keys=keys, args=args), "handing a page over"
+                lambda: self.runtime.cluster_batch.call(
+                    lambda pipe: pipe.eval(_HAND_OVER, 2, *keys, *args)
+                ),
+                "handing a page over",
             )
         except Exception as exc:  # not an outage: another worker does it after the lease
             self.held.pop(entry, None)
@@ -200,9 +208,23 @@ def _outcome(response: Response) -> dict[str, Any]:
     }
 
 
+SCHEDULE_BATCH = 500  # a page's links queued in one round trip at most
+
+
 class FinishSpiderMiddleware:
+    """Queues a response's requests in the cluster and ends the response's own request
+    when it yielded no article (an article's hand-over ends it otherwise).
+
+    A response's requests go to the cluster's queue together (a sitemap's hundreds of
+    links in one round trip, up to ``SCHEDULE_BATCH`` at a time), each counted for its
+    check before anything ends the response: before an item is yielded (its hand-over
+    ends it), before the response ends without one and, when its callback fails, before
+    the failure ends it (so the check cannot look over while its requests wait)."""
+
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        # the links each response being read has yielded and not yet queued
+        self.waiting: dict[int, list[Request]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FinishSpiderMiddleware:
@@ -211,21 +233,45 @@ class FinishSpiderMiddleware:
     async def process_spider_output(self, response: Response, result: Any) -> Any:
         ledger: Ledger = self.runtime.cluster_ledger
         items = 0
-        async for entry in result:
-            if isinstance(entry, Request):
-                # To the cluster's queue, counted for its check before this response is
-                # finished (so the check cannot look over while its requests wait).
-                await ledger.schedule(entry)
-                continue
-            items += 1
-            yield entry
+        waiting = self.waiting[id(response)] = []
+        try:
+            async for entry in result:
+                if isinstance(entry, Request):
+                    waiting.append(entry)
+                    if len(waiting) >= SCHEDULE_BATCH:
+                        await ledger.schedule(_taken(waiting))
+                    continue
+                await ledger.schedule(_taken(waiting))
+                items += 1
+                yield entry
+            await ledger.schedule(_taken(waiting))
+        finally:
+            self.waiting.pop(id(response), None)
         if not items:
             await ledger.finish(response.meta, response.url, _outcome(response))
 
-    async def process_spider_exception(self, response: Response, exception: Exception) -> None:
-        """A callback that failed still ends its request (Scrapy logs the error)."""
+    def process_spider_exception(self, response: Response, exception: Exception) -> None:
+        """A callback that failed still ends its request, after the links it yielded
+        before failing are queued; Scrapy logs the error (so this returns None, and does
+        its Redis work in a background task of the worker's Redis calls)."""
+        links = _taken(self.waiting.pop(id(response), []))
         outcome = {**_outcome(response), "error": type(exception).__name__}
-        await self.runtime.cluster_ledger.finish(response.meta, response.url, outcome)
+        ledger: Ledger = self.runtime.cluster_ledger
+
+        async def end() -> None:
+            await ledger.schedule(links)
+            await ledger.finish(response.meta, response.url, outcome)
+
+        self.runtime.cluster_batch.background(
+            end(), "a failed page's request was not ended (it is done again after the lease)"
+        )
+
+
+def _taken(waiting: list[Request]) -> list[Request]:
+    """What ``waiting`` holds, which it no longer does."""
+    taken = waiting[:]
+    waiting.clear()
+    return taken
 
 
 class HandOffPipeline:

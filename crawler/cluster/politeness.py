@@ -32,11 +32,13 @@ __all__ = ["GlobalHostSlots"]
 
 # KEYS: holders (sorted set: holder -> expiry ms), next allowed start (ms)
 # ARGV: holder, expiry ms from now, concurrency, delay ms
-# Returns 0 when the slot is taken, else how many ms to wait before asking again.
+# Returns 0 when the slot is taken (or was, by this very call: a repeat after a lost
+# answer finds its holder there), else how many ms to wait before asking again.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 25 end
 local next_at = tonumber(redis.call('GET', KEYS[2]) or '0')
 if next_at > now then return next_at - now end
@@ -57,7 +59,6 @@ class GlobalHostSlots:
         self.runtime = runtime
         self.keys = Keys(cluster.key_prefix)
         self.hold_ms = int((timeout + 30) * 1000)
-        self.take = runtime.cluster_async.register_script(_TAKE)
         self.counter = itertools.count()
 
     @classmethod
@@ -75,35 +76,48 @@ class GlobalHostSlots:
         keys = [self.keys.host_holders(host), self.keys.host_next(host)]
         args = [holder, self.hold_ms, config.crawl.concurrency_per_host, int(delay * 1000)]
         outage = self.runtime.cluster_outage
+        batch = self.runtime.cluster_batch
+
+        def take() -> Any:  # the download waits for it: it goes at the loop's next turn
+            return batch.call(lambda pipe: pipe.eval(_TAKE, 2, *keys, *args), urgent=True)
+
         while True:
             # Redis away is not the download's failure: the request waits for it.
-            wait = int(await outage.call(lambda: self.take(keys=keys, args=args), "asking a "
-                                         "host's slot"))  # fmt: skip
+            wait = int(await outage.call(take, "asking a host's slot"))
             if wait == 0:
                 break
             await asyncio.sleep(min(wait, 5000) / 1000)
         request.meta[SLOT] = (host, holder)
 
-    async def _give_back(self, request: Request) -> None:
+    def _give_back(self, request: Request) -> None:
+        """Give the request's slot back at the event loop's next turn, with the worker's
+        other waiting calls; the response goes on meanwhile (Scrapy counts a request in
+        flight until its response has passed the downloader middlewares)."""
         slot = request.meta.pop(SLOT, None)
         if slot is None:
             return
-        client = self.runtime.cluster_async
+        self.runtime.cluster_batch.background(
+            self._release(*slot), "a host's slot was not given back (it expires by itself)"
+        )
+
+    async def _release(self, host: str, holder: str) -> None:
+        batch = self.runtime.cluster_batch
+        key = self.keys.host_holders(host)
         with contextlib.suppress(*REDIS_AWAY):  # after that long, the slot expired by itself
             await self.runtime.cluster_outage.call(
-                lambda: client.zrem(self.keys.host_holders(slot[0]), slot[1]),
+                lambda: batch.call(lambda pipe: pipe.zrem(key, holder), urgent=True),
                 "giving a host's slot back",
                 give_up_after=self.hold_ms / 1000,
             )
 
-    async def process_response(
+    def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Response:
-        await self._give_back(request)
+        self._give_back(request)
         return response
 
-    async def process_exception(
+    def process_exception(
         self, request: Request, exception: Exception, spider: Spider | None = None
     ) -> Any:
-        await self._give_back(request)
+        self._give_back(request)
         return None

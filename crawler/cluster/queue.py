@@ -101,7 +101,6 @@ class SourceStreams(Base):  # type: ignore[misc]
         self.outage = runtime.cluster_outage
         self.fingerprinter = spider.crawler.request_fingerprinter
         self.script_sync = server.register_script(_SCHEDULE)
-        self.script_async = runtime.cluster_async.register_script(_SCHEDULE)
         runtime.cluster_queue = self
 
     # -- which streams -------------------------------------------------------------------
@@ -150,12 +149,23 @@ class SourceStreams(Base):  # type: ignore[misc]
         if old is not None:
             self.runtime.cluster_ledger.release((old[0], old[1]))
 
-    async def schedule(self, request: Request) -> bool:
-        """Queue ``request`` unless its check saw it (the ledger's path: a page's links)."""
-        keys, args = self._script_call(request)
-        queued = int(await self.script_async(keys=keys, args=args)) == 1
-        self._pushed(request)
-        return queued
+    async def schedule(self, requests: list[Request]) -> list[bool]:
+        """Queue each of ``requests`` unless its check saw it (the ledger's path: a page's
+        links), in one round trip: each is its own atomic step, in order; whether each was
+        queued. Repeated after a lost answer, a request queued the first time is seen the
+        second and not queued again; one that is never filtered (``dont_filter``: a
+        sitemap index's sitemaps, listing pages) is queued again, with a ``spawn`` of its
+        own, so its check's counts still add up and the page is only fetched twice."""
+        pipe = self.runtime.cluster_async.pipeline(transaction=False)
+        for request in requests:
+            keys, args = self._script_call(request)
+            # EVAL, not EVALSHA: Redis caches the script by its digest all the same, and
+            # a Redis restarted without it needs no second round trip to load it
+            pipe.eval(_SCHEDULE, len(keys), *keys, *args)
+        answers = await pipe.execute()
+        for request in requests:
+            self._pushed(request)
+        return [int(answer) == 1 for answer in answers]
 
     def push(self, request: Request) -> None:
         """scrapy-redis' scheduler: a new request, or a retry or redirect of a held one."""

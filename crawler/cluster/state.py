@@ -10,21 +10,19 @@ an entry point answered to the archive node as a ``fetch`` event.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from crawler.cluster import wire
+from crawler.cluster.coalesce import Coalescer
 from crawler.cluster.keys import Keys
 from crawler.cluster.outage import Outage
 from storage.db import Fetch, FetchState
 
 __all__ = ["RedisCrawlState"]
 
-LOGGER = logging.getLogger(__name__)
 
 FETCH_RECORD_PATIENCE = 300.0  # seconds a fetch record waits for Redis
 
@@ -40,11 +38,11 @@ def _time(stamp: Any) -> datetime | None:
 
 
 class RedisCrawlState:
-    def __init__(self, client: Any, keys: Keys, outage: Outage) -> None:
+    def __init__(self, client: Any, keys: Keys, outage: Outage, *, batch: Coalescer) -> None:
         self.client = client
         self.keys = keys
         self.outage = outage
-        self._sending: set[asyncio.Task[Any]] = set()
+        self.batch = batch  # fetch records go with the worker's other Redis calls
 
     async def known(self, urls: Sequence[str]) -> dict[str, datetime | None]:
         if not urls:
@@ -74,22 +72,15 @@ class RedisCrawlState:
     def record_fetch(self, fetch: Fetch) -> None:
         event = {"t": "fetch", **asdict(fetch)}
         data = wire.dumps(event)
-        task = asyncio.ensure_future(
-            self.outage.call(
-                lambda: self.client.xadd(self.keys.events, {"e": data}),
-                "sending a fetch record",
-                give_up_after=FETCH_RECORD_PATIENCE,
-            )
+        key = self.keys.events
+        sent = self.outage.call(
+            lambda: self.batch.call(lambda pipe: pipe.xadd(key, {"e": data})),
+            "sending a fetch record",
+            give_up_after=FETCH_RECORD_PATIENCE,
         )
-        self._sending.add(task)
-        task.add_done_callback(self._sent)
+        # Only validators are lost: the entry point is next asked without a condition.
+        self.batch.background(sent, "a fetch record did not reach the archive node")
 
     def settle(self, source: str, *, complete: bool) -> None:
         """Nothing to do: fetch records go out at once, and the requests a fetch led to
         wait in Redis, where they outlive this worker."""
-
-    def _sent(self, task: asyncio.Task[Any]) -> None:
-        self._sending.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # Only validators are lost: the entry point is next asked without a condition.
-            LOGGER.warning("a fetch record did not reach the archive node: %s", task.exception())

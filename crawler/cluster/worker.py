@@ -31,6 +31,7 @@ from twisted.python.failure import Failure
 
 from crawler import __version__
 from crawler.cluster import wire
+from crawler.cluster.coalesce import Coalescer
 from crawler.cluster.connection import async_client, sync_client
 from crawler.cluster.keys import Keys
 from crawler.cluster.ledger import Ledger
@@ -129,6 +130,7 @@ def worker_settings(config: Config, log_level: str) -> Any:
             "SCHEDULER_PERSIST": True,
             "REDIS_URL": cluster.redis_url,
             "ROBOTSTXT_OBEY": crawl.obey_robots,
+            "CONCURRENT_REQUESTS": cluster.worker_concurrency,
             "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrency_per_host,
             "DOWNLOAD_TIMEOUT": crawl.timeout,
             "DOWNLOAD_MAXSIZE": crawl.max_page_size,
@@ -176,9 +178,14 @@ class Worker:
         keys = Keys(cluster.key_prefix)
         client = async_client(cluster)
         outage = Outage()
+        batch = Coalescer(client)
         runtime = Runtime(
-            self.config, writer=None, reader=None, state=RedisCrawlState(client, keys, outage)
+            self.config,
+            writer=None,
+            reader=None,
+            state=RedisCrawlState(client, keys, outage, batch=batch),
         )
+        runtime.cluster_batch = batch
         runtime.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         runtime.cluster_redis = sync_client(cluster)
         runtime.cluster_async = client
@@ -234,6 +241,8 @@ class Worker:
             stopping = asyncio.ensure_future(crawler.stop_async())
             await asyncio.wait([stopping], timeout=STOP_GRACE)
             await asyncio.wait([crawl], timeout=10)
+        # slots given back and fetch records, which nothing waited for, then what waits
+        await runtime.cluster_batch.close(timeout=STOP_GRACE)
         try:
             await runtime.cluster_async.hdel(keys.workers, runtime.worker_id)
         except REDIS_AWAY as exc:  # the archive node forgets it after a while
