@@ -5,16 +5,26 @@
 100) behind ``--latency`` seconds per page (default 0.2: a portal far away), one source per
 portal (its sitemap). For each worker count: a fresh archive and key prefix, one archive
 node (``newswatch run --role archive``) and N workers (``--role worker``, the page stage in
-each worker's process), in child processes; pages per second from the first stored article
-to the last. Prints the rates, the ratio to one worker, the archive node's articles per
-second when fed from a backlog (what it can store at most), and the machine's load.
+each worker's process), in child processes. Two rates: pages per second from the first
+stored article to the last (the whole run), and while the middle 80 % of the articles
+were stored (the steady rate: a run's start and end cost it the same seconds whatever
+the number of workers, so in a short run they weigh on the many workers' ratio; see
+:func:`steady_rate`). Prints the rates, their ratios to one worker, the archive node's
+articles per second when fed from a backlog (what it can store at most), and the
+machine's load.
 
 ``--concurrency N`` sets each worker's requests in flight (``[cluster] worker_concurrency``,
 default 16: one worker then reaches about 80 pages/s at 200 ms a page). Where the machine's
 cores are the limit at 4 workers, a lower N measures how the cluster itself scales.
 
+``--slow-hosts K`` adds K portals (127.0.1.2, ...) whose sources wait ``--slow-delay``
+seconds (default 10) between two requests, each with ``--slow-articles`` articles
+(default 3): a cautious source among quick ones. Their requests wait for their delay
+without taking the places of the others' (:mod:`crawler.cluster.hostwaits`).
+
 Needs a Redis on 127.0.0.1:6379.
 Run: python bench/scale_out.py [--hosts 40] [--articles 100] [--concurrency N]
+     [--workers 1 2 4] [--slow-hosts K [--slow-delay S] [--slow-articles N]]
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -54,7 +65,11 @@ def count(db: Path) -> int:
 
 
 def config_text(
-    db: Path, prefix: str, portals: list[PortalServer], concurrency: int | None = None
+    db: Path,
+    prefix: str,
+    portals: list[PortalServer],
+    concurrency: int | None = None,
+    delays: list[float] | None = None,
 ) -> str:
     cluster = f'[cluster]\nredis_url = "{REDIS_URL}"\nkey_prefix = "{prefix}"\n'
     if concurrency is not None:
@@ -68,7 +83,7 @@ def config_text(
         sitemap = portal.url("/sitemaps/news.xml")
         lines.append(
             f'[[sources]]\nname = "site{i:03d}"\nsitemaps = ["{sitemap}"]\n'
-            'interval = "1h"\ndelay = 0\n'
+            f'interval = "1h"\ndelay = {delays[i] if delays else 0}\n'
         )
     return "\n".join(lines)
 
@@ -102,25 +117,33 @@ def drop(prefix: str) -> None:
 
 
 def run(
-    portals: list[PortalServer], workers: int, total: int, work: Path, concurrency: int | None
-) -> tuple[float, float, float]:
+    portals: list[PortalServer],
+    workers: int,
+    total: int,
+    work: Path,
+    concurrency: int | None,
+    delays: list[float] | None = None,
+) -> Rates:
     prefix = f"nwbench-{uuid.uuid4().hex[:8]}"
     db = work / f"w{workers}.db"
     config = work / f"w{workers}.toml"
-    config.write_text(config_text(db, prefix, portals, concurrency))
+    config.write_text(config_text(db, prefix, portals, concurrency, delays))
     load0 = os.times()
     processes = [start(config, "archive", work / f"archive{workers}.log")]
     processes += [
         start(config, "worker", work / f"worker{workers}-{i}.log") for i in range(workers)
     ]
     try:
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + 1800
         first, machine0 = None, (0, 0)
+        timeline: list[tuple[float, int]] = []  # (when, articles stored), every 0.1 s
         while time.monotonic() < deadline:
             stored = count(db)
             if stored and first is None:
                 first = (time.monotonic(), stored)
                 machine0 = cpu_times()
+            if first is not None:
+                timeline.append((time.monotonic(), stored))
             if stored >= total:
                 break
             time.sleep(0.1)
@@ -137,7 +160,31 @@ def run(
     )
     spent = machine1[1] - machine0[1]
     machine = (machine1[0] - machine0[0]) / spent if spent else 0.0
-    return (stored - first[1]) / (end - first[0]), busy, machine
+    whole = (stored - first[1]) / (end - first[0])
+    return Rates(whole, steady_rate(timeline, total), busy, machine)
+
+
+@dataclass(frozen=True)
+class Rates:
+    whole: float  # pages/s from the first stored article to the last
+    steady: float  # pages/s while the middle 80 % of the articles were stored
+    busy: float  # CPU seconds of the cluster's processes
+    machine: float  # the machine's busy share over the run
+
+
+def ratio(rate: float, base: float) -> str:
+    return f"{rate / base:.2f}" if base else "n/a"
+
+
+def steady_rate(timeline: list[tuple[float, int]], total: int) -> float:
+    """Pages per second between the samples where 10 % and 90 % of ``total`` were stored:
+    the rate without the run's start (the first checks are spread over up to 2 s, and
+    each site's robots.txt and sitemap come before its articles) and its end (the last
+    sites, each held to its own politeness, finish alone), which cost every run the same
+    seconds whatever the number of workers."""
+    low = next(sample for sample in timeline if sample[1] >= total * 0.1)
+    high = next(sample for sample in timeline if sample[1] >= total * 0.9)
+    return (high[1] - low[1]) / (high[0] - low[0]) if high[0] > low[0] else 0.0
 
 
 def archive_rate(portals: list[PortalServer], total: int, work: Path) -> float:
@@ -193,6 +240,15 @@ def main() -> None:
         " Lower, the workers' pages per second fit a small machine's cores, so that the"
         " ratios show the cluster's own limits rather than the machine's",
     )
+    parser.add_argument(
+        "--slow-hosts",
+        type=int,
+        default=0,
+        help="this many more portals whose sources wait --slow-delay seconds between two"
+        " requests (a cautious source), each serving --slow-articles articles",
+    )
+    parser.add_argument("--slow-delay", type=float, default=10.0)
+    parser.add_argument("--slow-articles", type=int, default=3)
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -204,21 +260,33 @@ def main() -> None:
             portal = PortalServer(0, articles=articles, host=f"127.0.0.{i + 2}").start()
             portal.latency = args.latency
             portals.append(portal)
-        total = args.hosts * args.articles
+        delays = [0.0] * args.hosts
+        for i in range(args.slow_hosts):
+            articles = synthetic_articles(args.slow_articles, seed=900 + i)
+            portal = PortalServer(0, articles=articles, host=f"127.0.1.{i + 2}").start()
+            portal.latency = args.latency
+            portals.append(portal)
+            delays.append(args.slow_delay)
+        total = args.hosts * args.articles + args.slow_hosts * args.slow_articles
         print(
             f"{args.hosts} hosts x {args.articles} articles, {args.latency * 1000:.0f} ms a page, "
             f"{args.concurrency or 'default'} requests in flight per worker"
         )
+        if args.slow_hosts:
+            print(f"and {args.slow_hosts} hosts x {args.slow_articles} articles whose sources "
+                  f"wait {args.slow_delay:g} s between two requests")  # fmt: skip
         with tempfile.TemporaryDirectory() as tmp:
-            rates = {}
+            rates: dict[int, Rates] = {}
             for workers in args.workers:
-                rate, busy, machine = run(portals, workers, total, Path(tmp), args.concurrency)
+                rate = run(portals, workers, total, Path(tmp), args.concurrency, delays)
                 rates[workers] = rate
                 base = rates[args.workers[0]]
-                limit = "  <- the machine's CPU is the limit" if machine > 0.9 else ""
-                print(f"{workers} worker(s): {rate:6.1f} pages/s  x{rate / base:.2f}  "
-                      f"(CPU of the cluster's processes: {busy:.1f} s; machine "
-                      f"{machine:.0%} busy){limit}", flush=True)  # fmt: skip
+                limit = "  <- the machine's CPU is the limit" if rate.machine > 0.9 else ""
+                print(f"{workers} worker(s): {rate.whole:6.1f} pages/s  "
+                      f"x{rate.whole / base.whole:.2f}  "
+                      f"(steady: {rate.steady:6.1f} pages/s  x{ratio(rate.steady, base.steady)};"
+                      f" CPU of the cluster's processes: {rate.busy:.1f} s; machine "
+                      f"{rate.machine:.0%} busy){limit}", flush=True)  # fmt: skip
             stored = archive_rate(portals, total, Path(tmp))
             print(f"archive node alone, from a backlog: {stored:.0f} articles/s")
     finally:

@@ -329,7 +329,9 @@ def render_status(report: dict[str, Any]) -> str:
                 f"  worker {worker['id']:<28} heartbeat {worker.get('heartbeat_age')} s ago, "
                 f"{worker.get('pages_per_minute', 0)} pages/min, {worker.get('done', 0)} done, "
                 f"{worker.get('errors', 0)} errors, {worker.get('in_flight', 0)} in flight"
-            )
+                + (f", {kept} waiting for their host" if (kept := worker.get("waiting_for_host"))
+                   else "")
+            )  # fmt: skip
         for name, queue in cluster.get("queues", {}).items():
             if queue["waiting"] or queue["in_flight"]:
                 lines.append(

@@ -320,6 +320,26 @@ delay = 1.0
     assert min(gaps) >= 0.9, gaps  # one request a second to the site, both workers together
 
 
+def sites_config(
+    db: Path, prefix: str, concurrency: int, sites: list[tuple[PortalServer, float]]
+) -> str:
+    """An archive and a worker of ``concurrency`` requests in flight; one source a site,
+    its sitemap checked hourly, with the site's ``delay``."""
+    sources = "".join(
+        f'[[sources]]\nname = "{site.host}"\nsitemaps = ["{site.base}/sitemap.xml"]\n'
+        f'interval = "1h"\ndelay = {delay}\n'
+        for site, delay in sites
+    )
+    return f"""
+[archive]
+path = "{db}"
+{cluster_config(prefix)}
+worker_concurrency = {concurrency}
+[crawl]
+workers = 1
+{sources}"""
+
+
 @pytest.mark.parametrize("concurrency", [1, 3])
 def test_a_worker_keeps_worker_concurrency_requests_in_flight(
     redis_prefix: tuple[Any, str], tmp_path: Path, write_config, concurrency: int
@@ -341,19 +361,9 @@ def test_a_worker_keeps_worker_concurrency_requests_in_flight(
             )
             for i in range(1, 9)
         ]
-        sources = ""
-        for i, site in enumerate(sites):
+        for site in sites:
             site.latency = latency
-            sources += (f'[[sources]]\nname = "site{i}"\nsitemaps = ["{site.base}/sitemap.xml"]\n'
-                        'interval = "1h"\ndelay = 0\n')  # fmt: skip
-        config = write_config(f"""
-[archive]
-path = "{db}"
-{cluster_config(prefix)}
-worker_concurrency = {concurrency}
-[crawl]
-workers = 1
-{sources}""")
+        config = write_config(sites_config(db, prefix, concurrency, [(s, 0) for s in sites]))
         for worker, archive in nodes(config, tmp_path, ["worker", "archive"]):
             wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] == 8, 90,
                        "every article")  # fmt: skip
@@ -365,6 +375,54 @@ workers = 1
     busy = latency - 0.1
     in_flight = [sum(1 for other in started if other <= at < other + busy) for at in started]
     assert max(in_flight) == concurrency, (in_flight, started)
+
+
+def test_a_request_waiting_for_its_host_leaves_the_worker_its_place(
+    redis_prefix: tuple[Any, str], tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    """A worker with one place (``worker_concurrency = 1``) and three sites: one whose
+    source waits 300 s between two requests, two answering each article in 0.2 s. The
+    slow site's second request (the sitemap its sitemap index names) waits for the delay
+    kept back in the worker's queue, not in the worker's one place: the other two sites'
+    articles are all stored meanwhile (held there, the worker would fetch nothing else
+    for 300 s), and a worker stopping then gives the waiting request back at once (not
+    after its stop's 10 s of grace for requests in flight). That kept-back requests go
+    once their delay has passed: ``test_two_workers_keep_one_sources_delay_together``."""
+    client, prefix = redis_prefix
+    db = tmp_path / "a.db"
+    with contextlib.ExitStack() as stack:
+        slow, *quick = [
+            stack.enter_context(
+                PortalServer(0, articles=synthetic_articles(n, seed=40 + i), host=f"127.0.0.{i}")
+            )
+            for i, n in [(1, 1), (2, 6), (3, 6)]
+        ]
+        for site in quick:
+            site.latency = 0.2
+        config = write_config(
+            sites_config(db, prefix, 1, [(slow, 300), *[(site, 0) for site in quick]])
+        )
+        for worker, archive in nodes(config, tmp_path, ["worker", "archive"]):
+            wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] == 12, 60,
+                       "the quick sites' articles")  # fmt: skip
+            asked = [r["path"] for r in slow.requested() if r["path"] != "/robots.txt"]
+            assert asked == ["/sitemap.xml"], asked  # the index; what it names waits
+
+            def beat() -> dict[str, Any]:
+                report = json.loads(run_cli("--config", str(config), "status", "--json").stdout)
+                return dict(report["cluster"]["workers"][0])
+
+            wait_until(lambda: beat().get("waiting_for_host") == 1, 15, "a heartbeat")
+            assert beat()["in_flight"] == 0
+            assert (
+                "0 in flight, 1 waiting for their host"
+                in run_cli("--config", str(config), "status").stdout
+            )
+            assert worker.stop_timed() < 9  # not after the grace for requests in flight
+            assert archive.stop() == 0 and worker.stop() == 0
+            log = worker.text()
+    assert "stopping: no new requests; 0 in flight" in log, log[-2000:]
+    assert "gave back 1 request(s) to the other workers" in log, log[-2000:]
 
 
 def test_a_new_article_is_alerted_within_its_interval_plus_5_s(

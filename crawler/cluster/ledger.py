@@ -176,11 +176,13 @@ class Ledger:
         if self.held:
             self.runtime.cluster_queue.refresh(list(self.held))
 
-    def give_up(self) -> None:
-        """Stopping: what this worker holds becomes available to the others at once."""
+    def give_up(self, entries: list[Entry] | None = None) -> None:
+        """Stopping: what this worker holds (or ``entries`` of it) becomes available to
+        the others at once."""
         queue = self.runtime.cluster_queue
         # what is being handed over stays this worker's (the hand-over may yet go through)
-        given = [entry for entry in self.held if entry not in self.finishing]
+        chosen = self.held if entries is None else [e for e in entries if e in self.held]
+        given = [entry for entry in chosen if entry not in self.finishing]
         if given and queue is not None:
             cluster = self.runtime.config.cluster
             assert cluster is not None

@@ -18,6 +18,13 @@ outstanding. A request pushed again (a retry, a redirect) carries the entry it c
 that entry is acknowledged in the same step, with a ``done`` event. So a worker killed, or
 a Redis cut, at any moment leaves a link either seen and queued, or neither.
 
+A request whose host's slot is not free comes back from the downloader and is kept
+back here, still held, with its host's other requests, until the host is worth asking
+again (:mod:`crawler.cluster.hostwaits`), so it does not keep one of the worker's places
+while requests for other hosts could go; the engine is woken when one may go. A source
+with ``KEPT_PER_SOURCE`` requests kept back is not read from until one goes, so a
+cautious source's backlog stays in its stream, for any worker, rather than piling up here.
+
 Redis away (:mod:`crawler.cluster.outage`): ``pop`` finds nothing until it answers again;
 a push that cannot be made lets go of the entry it came from, which another worker (or
 this one) does again after the lease.
@@ -25,6 +32,7 @@ this one) does again after the lease.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
@@ -37,15 +45,19 @@ from scrapy_redis.queue import Base
 
 from crawler.cluster import wire
 from crawler.cluster.dupefilter import EXPIRE as SEEN_EXPIRE
+from crawler.cluster.hostwaits import WaitingHosts
 from crawler.cluster.keys import WORKER_GROUP, Keys
 from crawler.cluster.outage import REDIS_AWAY
 from crawler.resources import runtime_for
+from crawler.text.urls import host_of
 
 __all__ = ["SourceStreams", "ensure_group"]
 
 LOGGER = logging.getLogger(__name__)
 
 ENTRY = "newswatch_entry"  # request.meta: (source, stream entry id) of a popped request
+PARKED = "newswatch_parked"  # request.meta: back from the downloader to wait for its host
+KEPT_PER_SOURCE = 4  # requests of one source kept back for their hosts before its stream waits
 
 # KEYS: seen set, events stream, request stream, stream of the entry the request came from
 # ARGV: fingerprint ('' when not filtered), seen expiry (s), spawn event, request,
@@ -95,6 +107,10 @@ class SourceStreams(Base):  # type: ignore[misc]
         self.lease_ms = int(cluster.lease_seconds * 1000)
         self.consumer = runtime.worker_id
         self.buffer: deque[tuple[str, str, bytes]] = deque()
+        self.waiting = WaitingHosts()  # requests kept back for their hosts
+        # nothing more is read from the streams while this many are kept back
+        self.most_kept = cluster.worker_concurrency * 4
+        self.wake_at: float | None = None  # when the engine is to be woken for them
         self.groups: set[str] = set()
         self.last_reclaim = 0.0
         self.paused = False
@@ -168,7 +184,11 @@ class SourceStreams(Base):  # type: ignore[misc]
         return [int(answer) == 1 for answer in answers]
 
     def push(self, request: Request) -> None:
-        """scrapy-redis' scheduler: a new request, or a retry or redirect of a held one."""
+        """scrapy-redis' scheduler: a new request, a retry or redirect of a held one, or a
+        held one back from the downloader to wait for its host."""
+        if request.meta.pop(PARKED, None) is not None:
+            self._keep(request, first=True)
+            return
         try:
             keys, args = self._script_call(request)
             self.script_sync(keys=keys, args=args)
@@ -189,24 +209,77 @@ class SourceStreams(Base):  # type: ignore[misc]
         pipe.xack(key, WORKER_GROUP, entry_id)
         pipe.xdel(key, entry_id)
 
+    # -- requests kept back for their hosts ----------------------------------------------
+
+    def _keep(self, request: Request, *, first: bool = False) -> None:
+        """Keep ``request`` (held) until its host is worth asking; a worker stopping
+        gives it back to the others at once instead."""
+        entry = request.meta.get(ENTRY)
+        if self.paused:
+            if entry is not None:
+                self.runtime.cluster_ledger.give_up([(entry[0], entry[1])])
+            return
+        source = entry[0] if entry is not None else ""
+        now = time.monotonic()
+        self.waiting.keep(host_of(request.url), request, source, now, first=first)
+        self.wake(now)
+
+    def wake(self, now: float) -> None:
+        """Have the engine ask for a request when the first one kept back may go (it
+        asks when a download ends, and when idle only every few tenths of a second)."""
+        first = self.waiting.next_time()
+        if first is None or (self.wake_at is not None and self.wake_at <= first):
+            return
+        self.wake_at = first
+        asyncio.get_running_loop().call_later(max(first - now, 0.0), self._wake, first)
+
+    def _wake(self, at: float) -> None:
+        if self.wake_at == at:
+            self.wake_at = None
+        slot = getattr(self.spider.crawler.engine, "_slot", None)
+        if slot is not None:  # its pop wakes it again for the next one, if any
+            slot.nextcall.schedule()
+
+    def kept_back(self) -> int:
+        """Requests held but not in flight: kept back for their hosts, or read and not
+        yet asked for."""
+        return self.waiting.count + len(self.buffer)
+
+    def let_go(self) -> list[tuple[str, str]]:
+        """Stopping: the entries of the requests held but not in flight, no longer kept
+        here (the caller gives them up)."""
+        entries = [r.meta[ENTRY] for r in self.waiting.drain() if ENTRY in r.meta]
+        entries += [(source, entry_id) for source, entry_id, _ in self.buffer]
+        self.buffer.clear()
+        return [(source, entry_id) for source, entry_id in entries]
+
     # -- pop -----------------------------------------------------------------------------
 
     def pop(self, timeout: int = 0) -> Request | None:
         if self.paused:
             return None
-        if not self.buffer:
+        now = time.monotonic()
+        request = self.waiting.next_ready(now)
+        if request is None:
+            request = self._next(now)
+        self.wake(now)
+        return request
+
+    def _next(self, now: float) -> Request | None:
+        """The next request from the streams whose host is not waiting; those whose host
+        waits are kept back as they come."""
+        if not self.buffer and self.waiting.count < self.most_kept:
             if not self.outage.ready():
                 return None  # Redis is away: ask again later, without blocking the reactor
             try:
-                now = time.monotonic()
                 if (
                     now - self.last_reclaim > self.lease_ms / 4000
                     and now - self.outage.recovered_at > self.lease_ms / 1000
                 ):
                     self.last_reclaim = now
-                    self.buffer.extend(self._reclaim())
+                    self._buffer(self._reclaim())
                 if not self.buffer:
-                    self.buffer.extend(self._read())
+                    self._buffer(self._read())
             except REDIS_AWAY as exc:
                 self.outage.failed(exc, "reading the request queues")
                 return None
@@ -217,6 +290,7 @@ class SourceStreams(Base):  # type: ignore[misc]
                 request = self._decode_request(data)
             except Exception as exc:  # a request this release cannot read: drop it, say why
                 LOGGER.error("dropped unreadable request %s of %s: %s", entry_id, source, exc)
+                self.runtime.cluster_ledger.release((source, entry_id))
                 try:
                     pipe = self.server.pipeline(transaction=True)
                     self._settle(pipe, source, entry_id)
@@ -225,12 +299,27 @@ class SourceStreams(Base):  # type: ignore[misc]
                     self.outage.failed(away, "dropping an unreadable request")
                 continue
             request.meta[ENTRY] = (source, entry_id)
-            self.runtime.cluster_ledger.hold((source, entry_id))
+            host = host_of(request.url)
+            if self.waiting.holds_back(host, now):
+                self.waiting.keep(host, request, source, now, first=False)
+                continue
+            self.waiting.let_out(host, now)
             return request
         return None
 
+    def _buffer(self, entries: Iterable[tuple[str, str, bytes]]) -> None:
+        """Entries read, held from now on (their leases kept, given back on a stop)."""
+        for source, entry_id, data in entries:
+            self.runtime.cluster_ledger.hold((source, entry_id))
+            self.buffer.append((source, entry_id, data))
+
     def _read(self) -> Iterable[tuple[str, str, bytes]]:
-        streams = {self._stream(source): ">" for source in self.sources()}
+        kept = self.waiting.by_source
+        streams = {
+            self._stream(source): ">"
+            for source in self.sources()
+            if kept.get(source, 0) < KEPT_PER_SOURCE
+        }
         if not streams:
             return []
         try:
@@ -297,7 +386,7 @@ class SourceStreams(Base):  # type: ignore[misc]
         pipe.execute()
 
     def __len__(self) -> int:
-        return len(self.buffer)
+        return len(self.buffer) + self.waiting.count
 
     def clear(self) -> None:
         """Never: the streams are shared by every worker and the archive node."""

@@ -229,9 +229,15 @@ class Worker:
         return 0
 
     async def _stop(self, runtime: Runtime, crawler: Crawler, crawl: Any, keys: Keys) -> None:
-        LOGGER.info("stopping: no new requests; %d in flight", len(runtime.cluster_ledger.held))
+        kept = []
         if runtime.cluster_queue is not None:
             runtime.cluster_queue.paused = True
+            # read, or kept back for their hosts: held, not in flight
+            kept = runtime.cluster_queue.let_go()
+        LOGGER.info("stopping: no new requests; %d in flight",
+                    len(runtime.cluster_ledger.held) - len(kept))  # fmt: skip
+        if kept:
+            runtime.cluster_ledger.give_up(kept)
         deadline = time.monotonic() + STOP_GRACE
         while runtime.cluster_ledger.held and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
@@ -249,7 +255,13 @@ class Worker:
             LOGGER.warning("could not remove this worker's heartbeat: %s", exc)
         await runtime.cluster_async.aclose()
         runtime.close()
-        LOGGER.info("stopped: %d request(s) done", runtime.cluster_ledger.finished)
+        stats = crawler.stats.get_stats() if crawler.stats is not None else {}
+        LOGGER.info(
+            "stopped: %d request(s) done; host slots taken %d, waited for %d time(s)",
+            runtime.cluster_ledger.finished,
+            stats.get("newswatch/host_slot/taken", 0),
+            stats.get("newswatch/host_slot/waits", 0),
+        )
 
     async def _beat(self, runtime: Runtime, keys: Keys) -> None:
         cluster = self.config.cluster
@@ -260,6 +272,8 @@ class Worker:
         while True:
             try:
                 now = time.monotonic()
+                queue = runtime.cluster_queue
+                kept_back = queue.kept_back() if queue is not None else 0
                 beat = {
                     "host": socket.gethostname(),
                     "pid": os.getpid(),
@@ -269,7 +283,8 @@ class Worker:
                     "done": ledger.finished,
                     "errors": ledger.failed,
                     "pages_per_minute": ledger.pages_per_minute(),
-                    "in_flight": len(ledger.held),
+                    "in_flight": len(ledger.held) - kept_back,
+                    "waiting_for_host": kept_back,
                 }
                 await runtime.cluster_async.hset(keys.workers, runtime.worker_id, wire.dumps(beat))
                 if now - last_refresh >= refresh_every:
