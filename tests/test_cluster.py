@@ -425,6 +425,43 @@ def test_a_request_waiting_for_its_host_leaves_the_worker_its_place(
     assert "gave back 1 request(s) to the other workers" in log, log[-2000:]
 
 
+def test_a_cautious_sources_backlog_stays_in_its_stream(
+    redis_prefix: tuple[Any, str], tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    """A source that waits 300 s between requests and lists 10 articles: a worker keeps
+    back 4 of them for their host (``KEPT_PER_SOURCE``), not as many as it may keep in
+    all (8 for 2 places), and leaves the other 6 unread in the source's stream, for any
+    worker."""
+    from crawler.cluster.keys import WORKER_GROUP, Keys
+    from crawler.cluster.queue import KEPT_PER_SOURCE
+
+    client, prefix = redis_prefix
+    db = tmp_path / "a.db"
+    with PortalServer(0, articles=synthetic_articles(10, seed=60)) as site:
+        source = (f'[[sources]]\nname = "cautious"\n'
+                  f'sitemaps = ["{site.base}/sitemaps/news.xml"]\n'
+                  'interval = "1h"\ndelay = 300\n')  # fmt: skip
+        config = write_config(sites_config(db, prefix, 2, []) + source)
+        stream = Keys(prefix).requests("cautious")
+
+        def beat() -> dict[str, Any]:
+            report = json.loads(run_cli("--config", str(config), "status", "--json").stdout)
+            workers = report["cluster"]["workers"]
+            return dict(workers[0]) if workers else {}
+
+        for worker, archive in nodes(config, tmp_path, ["worker", "archive"]):
+            wait_until(lambda: client.xlen(stream) == 10, 30, "the sitemap's 10 articles")
+            wait_until(lambda: beat().get("waiting_for_host") == KEPT_PER_SOURCE, 15,
+                       "a heartbeat")  # fmt: skip
+            time.sleep(1)  # the worker goes on asking for requests meanwhile
+            groups = client.xinfo_groups(stream)
+            group = next(g for g in groups if g["name"].decode() == WORKER_GROUP)
+            assert group["pending"] == KEPT_PER_SOURCE
+            assert group["lag"] == 10 - KEPT_PER_SOURCE  # unread, for any worker
+            assert worker.stop() == 0 and archive.stop() == 0
+        assert [r["path"] for r in site.requested("/news/")] == []  # the delay held
+
+
 def test_a_new_article_is_alerted_within_its_interval_plus_5_s(
     portal: PortalServer,
     slack: SlackWebhook,

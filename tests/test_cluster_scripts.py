@@ -115,3 +115,21 @@ def test_a_repeated_slot_take_finds_its_own_holder(redis_keys: tuple[Any, Keys])
     assert take(keys=holders, args=["w1:1", 60_000, 1, 0]) == 0  # the same call again
     assert client.zcard(holders[0]) == 1
     assert take(keys=holders, args=["w2:1", 60_000, 1, 0]) == -1  # another request waits
+
+
+def test_a_take_of_no_source_keeps_the_slots_but_not_the_delay(
+    redis_keys: tuple[Any, Keys],
+) -> None:
+    """robots.txt (delay -1) counts against the host's slots, but neither waits for the
+    next start its sources' delay allows nor moves it."""
+    from crawler.cluster.politeness import _TAKE
+
+    client, keys = redis_keys
+    take = client.register_script(_TAKE)
+    holders = [keys.host_holders("portal.test"), keys.host_next("portal.test")]
+    assert take(keys=holders, args=["w1:1", 60_000, 2, 30_000]) == 0  # a page, delay 30 s
+    assert take(keys=holders, args=["w1:2", 60_000, 2, 30_000]) > 29_000  # the next waits
+    next_at = client.get(holders[1])
+    assert take(keys=holders, args=["w1:3", 60_000, 2, -1]) == 0  # robots.txt goes
+    assert client.get(holders[1]) == next_at  # and the page's next start is where it was
+    assert take(keys=holders, args=["w1:4", 60_000, 2, -1]) == -1  # both slots held

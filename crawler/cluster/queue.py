@@ -248,10 +248,11 @@ class SourceStreams(Base):  # type: ignore[misc]
     def let_go(self) -> list[tuple[str, str]]:
         """Stopping: the entries of the requests held but not in flight, no longer kept
         here (the caller gives them up)."""
-        entries = [r.meta[ENTRY] for r in self.waiting.drain() if ENTRY in r.meta]
+        kept = [r.meta[ENTRY] for r in self.waiting.drain() if ENTRY in r.meta]
+        entries = [(source, entry_id) for source, entry_id in kept]
         entries += [(source, entry_id) for source, entry_id, _ in self.buffer]
         self.buffer.clear()
-        return [(source, entry_id) for source, entry_id in entries]
+        return entries
 
     # -- pop -----------------------------------------------------------------------------
 
