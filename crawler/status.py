@@ -334,8 +334,10 @@ def render_status(report: dict[str, Any]) -> str:
             )  # fmt: skip
         for name, queue in cluster.get("queues", {}).items():
             if queue["waiting"] or queue["in_flight"]:
+                # held: taken by a worker, in flight or waiting there for its host
                 lines.append(
-                    f"  queue {name:<29} {queue['waiting']} waiting, {queue['in_flight']} in flight"
+                    f"  queue {name:<29} {queue['waiting']} waiting, "
+                    f"{queue['in_flight']} held by workers"
                 )
         if "events_backlog" in cluster:
             lines.append(f"  events for the archive node: {cluster['events_backlog']} waiting")

@@ -458,6 +458,9 @@ def test_a_cautious_sources_backlog_stays_in_its_stream(
             group = next(g for g in groups if g["name"].decode() == WORKER_GROUP)
             assert group["pending"] == KEPT_PER_SOURCE
             assert group["lag"] == 10 - KEPT_PER_SOURCE  # unread, for any worker
+            text = run_cli("--config", str(config), "status").stdout
+            assert f"0 in flight, {KEPT_PER_SOURCE} waiting for their host" in text, text
+            assert f"6 waiting, {KEPT_PER_SOURCE} held by workers" in text, text
             assert worker.stop() == 0 and archive.stop() == 0
         assert [r["path"] for r in site.requested("/news/")] == []  # the delay held
 
