@@ -6,8 +6,8 @@ repair, clean, language, dates, origin), then the content fingerprint, the MinHa
 signature, the catalogue entities the article names, its cross-language story keys and
 its full-text search entry (:func:`storage.search.search_entry`), and returns the
 *processed article*: a versioned record of plain data (strings, numbers, lists, dicts, the
-raw page as bytes; the signature as integers), so it can cross a process boundary or Redis
-and be read by another release during an upgrade. What depends on the
+raw page compressed as the archive stores it; the signature as integers), so it can cross
+a process boundary or Redis and be read by another release during an upgrade. What depends on the
 archive (stories, revisions) or on the rules (alerts) happens where the archive is.
 
 :class:`PageWorkers` runs the stage in a pool of worker processes fed from the reactor
@@ -35,6 +35,7 @@ from crawler.config import EntityConfig, SourceConfig
 from crawler.text.crosslang import story_keys
 from crawler.text.dedup import fingerprint_and_signature
 from crawler.text.entities import Catalogue, load_catalogue
+from storage.db import compress_html
 from storage.search import computed_entry
 
 __all__ = [
@@ -51,7 +52,10 @@ __all__ = [
 
 LOGGER = logging.getLogger(__name__)
 
-RECORD_VERSION = 1
+# 1: the raw page as ``html``; 2: compressed, as ``html_zlib`` (what ``articles.html``
+# holds), so the archive's one writer no longer compresses every page and a page crosses
+# Redis at a fraction of its size. An archive node reads both.
+RECORD_VERSION = 2
 
 
 def page_input(item: Mapping[str, Any], source: SourceConfig) -> dict[str, Any]:
@@ -117,7 +121,6 @@ def process_article(
         "redirect_urls": list(data.get("redirect_urls") or []),
         "fetched_at": data.get("fetched_at"),
         "content_type": data.get("content_type"),
-        "html": data["body"],
         "title": title,
         "text": page.text,
         "lang": page.lang,
@@ -135,6 +138,7 @@ def process_article(
     scan = scanner.scan(title=title, text=page.text)
     fingerprint, values = fingerprint_and_signature(basis)
     record.update(
+        html_zlib=compress_html(data["body"]),
         fingerprint=fingerprint,
         signature=None if values is None else [int(v) for v in values],
         entities=scan.entities,

@@ -185,7 +185,8 @@ def archive_mapping(
         "source": record["source"],
         "title": record["title"],
         "text": record["text"],
-        "html": record.get("html"),
+        "html": record.get("html"),  # a version-1 record's raw page
+        "html_zlib": record.get("html_zlib"),
         "lang": record.get("lang"),
         "published_at": record.get("published_at"),
         "fetched_at": record.get("fetched_at"),

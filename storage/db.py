@@ -52,6 +52,7 @@ __all__ = [
     "Stored",
     "compress_html",
     "decompress_html",
+    "stored_html",
     "utc_now",
 ]
 
@@ -71,14 +72,30 @@ def _parse_time(stamp: str | None) -> datetime | None:
         return None
 
 
+# zlib's level 3 takes half the CPU of its default (6) on article pages for 1–4 % more
+# bytes (docs/benchmarks.md); any level decompresses alike.
+HTML_COMPRESSION = 3
+
+
 def compress_html(body: bytes) -> bytes:
     """Raw page bytes as stored in ``articles.html`` (zlib; decompress with
     :func:`decompress_html` or SQLite's ``zlib`` tools)."""
-    return zlib.compress(body, 6)
+    return zlib.compress(body, HTML_COMPRESSION)
 
 
 def decompress_html(blob: bytes) -> bytes:
     return zlib.decompress(blob)
+
+
+def stored_html(article: Mapping[str, Any]) -> bytes | None:
+    """What ``articles.html`` holds for ``article``: its ``html_zlib`` (the page stage
+    compressed the raw page already), else its raw ``html`` compressed here, else nothing."""
+    blob = article.get("html_zlib")
+    if blob is not None:
+        if not isinstance(blob, bytes):
+            raise TypeError(f"html_zlib holds {type(blob).__name__}, not bytes")
+        return blob
+    return compress_html(article["html"]) if article.get("html") else None
 
 
 class Stored(NamedTuple):
@@ -257,7 +274,8 @@ class Archive:
     ) -> Stored:
         """Store ``article`` with its search entry, aliases and story, in one transaction.
 
-        Keys: url, canonical_url, source, title, text, html (raw bytes), lang, published_at,
+        Keys: url, canonical_url, source, title, text, html (raw bytes) or html_zlib (the
+        same compressed, :func:`stored_html`), lang, published_at,
         published_precision, fetched_at, encoding, repairs, content_type, origin, entities
         (names), aliases, and for stories fingerprint and signature (:mod:`crawler.text.dedup`)
         and story_keys (:func:`crawler.text.crosslang.story_keys`), computed here when
@@ -329,7 +347,7 @@ class Archive:
                 "source": article["source"],
                 "title": title,
                 "text": text,
-                "html": compress_html(article["html"]) if article.get("html") else None,
+                "html": stored_html(article),
                 "lang": article.get("lang"),
                 "published_at": article.get("published_at"),
                 "fetched_at": article.get("fetched_at") or utc_now(),
@@ -501,7 +519,7 @@ class Archive:
             [
                 title,
                 text,
-                compress_html(article["html"]) if article.get("html") else None,
+                stored_html(article),
                 fingerprint,
                 revision + 1,
                 article.get("fetched_at") or utc_now(),

@@ -20,6 +20,7 @@ from crawler.cluster.archive import ArchiveNode
 from crawler.cluster.keys import Keys
 from crawler.config import parse_config
 from crawler.runtime import Runtime
+from storage import decompress_html
 from storage.connection_thread import ArchiveThread
 from tests.cluster_support import REDIS_URL, drop_prefix, fresh_prefix, redis_or_skip
 from tests.portal_pages import SOURCE, processed
@@ -142,6 +143,25 @@ def test_a_batch_of_articles_shares_transactions_and_its_check_ends_whole(
     assert set(urls) <= {k.decode() for k in known}
 
 
+def test_a_version_1_record_from_an_older_worker_is_stored_with_its_page(
+    node: ArchiveNode,
+) -> None:
+    """During an upgrade an older worker sends version-1 records, the raw page as
+    ``html``: the node stores them as it stores its own release's records."""
+    events = crawl_events(node, "c6", 2)
+    old = events[-1]["record"]
+    old["v"] = 1
+    old["html"] = decompress_html(old.pop("html_zlib"))
+    result = checked(node, "c6", events)
+    assert result.stats["newswatch/articles_new"] == 2
+    rows = node.runtime.reader.call(
+        lambda a: a.db.execute("SELECT url, html FROM articles").fetchall()
+    )
+    pages = {url: decompress_html(html) for url, html in rows}
+    assert pages[old["url"]] == old["html"]
+    assert pages[events[-2]["record"]["url"]].startswith(b"<")
+
+
 def test_an_article_that_cannot_be_stored_ends_its_request_as_an_error(
     node: ArchiveNode,
 ) -> None:
@@ -170,7 +190,7 @@ def test_an_article_the_writer_fails_on_undoes_only_its_own_writes(
     sizes = spy_on_groups(node.runtime.writer, monkeypatch)
 
     events = crawl_events(node, "c4", 3)
-    events[-2]["record"]["html"] = 12345  # fails inside the writer, in its savepoint
+    events[-2]["record"]["html_zlib"] = 12345  # fails inside the writer, in its savepoint
     result = checked(node, "c4", events, held=3)
     assert max(sizes) == 3, sizes  # the three articles shared one transaction
     assert result.finish_reason == "finished"

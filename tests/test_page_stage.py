@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from crawler.page_stage import RECORD_VERSION, PageWorkers, process_article
+from storage import decompress_html
 from tests.portal_pages import CONFIG, page
 
 
@@ -19,11 +20,13 @@ def test_the_processed_article_is_plain_versioned_data() -> None:
     record = process_article(page(), CONFIG.catalogue)
     assert record["v"] == RECORD_VERSION and record["text"] and record["lang"]
     assert all(type(v) is int for v in record["signature"]) and len(record["signature"]) == 128
-    assert isinstance(record["html"], bytes) and isinstance(record["story_keys"], dict)
+    assert isinstance(record["story_keys"], dict)
+    # the raw page, compressed as the archive stores it (so the archive does not)
+    assert "html" not in record and decompress_html(record["html_zlib"]) == page()["body"]
     # plain data: it crosses a process boundary unchanged
     assert pickle.loads(pickle.dumps(record)) == record
     empty = process_article({**page(), "body": b"<html></html>"}, CONFIG.catalogue)
-    assert empty["text"] == "" and "signature" not in empty
+    assert empty["text"] == "" and "signature" not in empty and "html_zlib" not in empty
 
 
 def test_worker_processes_give_the_same_record_as_this_process() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from storage import MIGRATIONS, Archive, decompress_html
+import pytest
+
+from storage import MIGRATIONS, Archive, compress_html, decompress_html
 from storage.db import Fetch
 
 
@@ -54,6 +56,23 @@ def test_article_stored_once_with_story_id(archive: Archive) -> None:
     row = archive.db["articles"].get(first)
     assert row["story_id"] == first
     assert decompress_html(row["html"]) == b"<p>raw</p>"
+
+
+def test_a_page_compressed_already_is_stored_as_it_came(archive: Archive) -> None:
+    """The page stage sends the page compressed (``html_zlib``): stored as it is, not
+    compressed again; a revision's page likewise. Raw ``html`` (an older worker's
+    record) is compressed here; a ``html_zlib`` that is not bytes is refused."""
+    page, revised = b"<p>first</p>" * 40, b"<p>second</p>" * 40
+    first = archive.add_article({**article(7, html=None), "html_zlib": compress_html(page)})
+    assert decompress_html(archive.db["articles"].get(first.id)["html"]) == page
+    again = archive.add_article(
+        {**article(7, html=None, text="text 7, revised"), "html_zlib": compress_html(revised)}
+    )
+    assert again.revised
+    assert decompress_html(archive.db["articles"].get(first.id)["html"]) == revised
+    with pytest.raises(TypeError, match="html_zlib holds int"):
+        archive.add_article({**article(8), "html_zlib": 12345})
+    assert archive.count_articles() == 1
 
 
 def test_canonical_url_is_unique_in_sql(archive: Archive) -> None:
