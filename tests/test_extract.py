@@ -182,3 +182,38 @@ def test_boilerplate_rules_apply_to_the_fallback_output() -> None:
     assert page.repairs["extractor"] == "density"
     assert page.text.split("\n") == PARAGRAPHS
     assert page.repairs["boilerplate"] == {"disclaimers": 1, "share_and_page_furniture": 1}
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<html><body><div><p>a<!-- note -->b</p><h1>T<i>x</i></h1>after<script>var s</script>"
+        "tail<style>p{}</style><span>one<b>two</b>three</span>four</div>outer"
+        "<p>p2<br>br tail</p><?pi data?>pi tail</body></html>",
+        "<html><body><article><h1>T</h1><p>1</p></article><p>2</p><noscript>n</noscript></body>"
+        "<!-- c -->end</html>",
+        "<html><body><h1>only</h1></body></html>",
+    ],
+)
+def test_the_lines_after_the_headline_are_read_in_document_order(html: str) -> None:
+    """The lazy walk after the headline reads what XPath's ``following::text()`` does,
+    without script and style text, in the same order (comments, processing instructions,
+    tails, nesting)."""
+    from crawler.text.extract import _texts_after
+
+    heading = lxml.html.fromstring(html).xpath("//h1")[0]
+    expected = heading.xpath("following::text()[not(ancestor::script) and not(ancestor::style)]")
+    assert list(_texts_after(heading)) == [str(t) for t in expected]
+
+
+def test_header_lines_stop_at_the_body_on_a_large_page() -> None:
+    """A page of a real page's size (a site map of 2,000 links after the article): the
+    header lines are the byline and date after the headline, then the named elements."""
+    links = "".join(f'<li><a href="/n/{i}.html">链接{i}</a></li>' for i in range(2000))
+    html = (
+        '<html><body><h1>标题</h1><div class="info">2026-03-18 09:30 来源：新华社</div>'
+        f"<p>{'正文' * 60}</p><nav><ul>{links}</ul></nav></body></html>"
+    )
+    from crawler.text.extract import _header_texts
+
+    assert _header_texts(lxml.html.fromstring(html)) == ["2026-03-18 09:30 来源：新华社"]

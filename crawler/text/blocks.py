@@ -46,9 +46,10 @@ BOILERPLATE_HEADING_RE = re.compile(
 )
 _KEEP_TAGS = frozenset({"html", "body", "main", "article"})
 _NAMED_XPATH = etree.XPath("//*[@class or @id]")
+# (The class test is put off until a class holds "title": most elements have none.)
 _HEADINGS_XPATH = etree.XPath(
     "//h1|//h2|//h3|//h4|//h5|//h6|//dt|//strong|//b"
-    "|//*[substring(@class, string-length(@class) - 4) = 'title']"
+    "|//*[contains(@class, 'title')][substring(@class, string-length(@class) - 4) = 'title']"
 )
 
 

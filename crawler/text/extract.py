@@ -20,6 +20,7 @@ import copy
 import functools
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -159,6 +160,37 @@ _AFTER_HEADLINE = 15
 _BODY_LINE = 60
 
 
+_UNREAD_TAGS = frozenset({"script", "style"})
+_NAMED_XPATH = etree.XPath("//*[@class or @id]")
+
+
+def _texts_within(node: etree._Element) -> Iterator[str]:
+    """The text nodes inside ``node``, in document order, none of a script or style (nor
+    a comment's or processing instruction's content)."""
+    if not isinstance(node.tag, str) or node.tag in _UNREAD_TAGS:
+        return
+    if node.text:
+        yield node.text
+    for child in node:
+        yield from _texts_within(child)
+        if child.tail:
+            yield child.tail
+
+
+def _texts_after(node: etree._Element) -> Iterator[str]:
+    """The text nodes after ``node`` in document order (XPath's ``following::text()``),
+    none of a script or style: read lazily, so a caller that stops early does not walk
+    the rest of a large page."""
+    while node is not None:
+        if node.tail:
+            yield node.tail
+        for sibling in node.itersiblings():
+            yield from _texts_within(sibling)
+            if sibling.tail:
+                yield sibling.tail
+        node = node.getparent()
+
+
 def _header_texts(tree: etree._Element) -> list[str]:
     """Short lines of the page's header: those right after the headline (up to the first
     long line, where the body starts), then elements whose class or id names a time, date,
@@ -166,18 +198,15 @@ def _header_texts(tree: etree._Element) -> list[str]:
     found: list[str] = []
     headings = tree.xpath("//article//h1") or tree.xpath("//main//h1") or tree.xpath("//h1")
     if headings:
-        pieces = headings[0].xpath(
-            "following::text()[not(ancestor::script) and not(ancestor::style)]"
-        )
-        for piece in pieces:
-            line = " ".join(str(piece).split())
+        for piece in _texts_after(headings[0]):
+            line = " ".join(piece.split())
             if not line:
                 continue
             if len(line) > _BODY_LINE or len(found) >= _AFTER_HEADLINE:
                 break
             found.append(line)
-    for node in tree.iter():
-        if not isinstance(node.tag, str) or node.tag in ("script", "style", "meta", "link"):
+    for node in _NAMED_XPATH(tree):
+        if node.tag in ("script", "style", "meta", "link"):
             continue
         names = f"{node.get('class', '')} {node.get('id', '')}"
         if names.strip() and _HEADER_NAME_RE.search(names):
