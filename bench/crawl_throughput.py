@@ -17,8 +17,10 @@ page-stage workers included: :mod:`bench.machine`) and how busy the machine was;
 ratios. It does so in rounds (default 3), each the bare spider then newswatch, and prints
 the median of the rounds' ratios: a shared machine's speed drifts over a minute, and a
 ratio taken within one round sees the same drift on both sides.
+``--page-kb N`` pads every article page to about N KB with a real portal's markup around
+the article (:func:`bench.synthetic.site_chrome`); without it a page is about 2 KB.
 Run it on an otherwise quiet machine.
-Run: python bench/crawl_throughput.py [--articles 2000] [--rounds 3]
+Run: python bench/crawl_throughput.py [--articles 2000] [--rounds 3] [--page-kb N]
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import Spent  # noqa: E402
-from bench.synthetic import synthetic_articles  # noqa: E402
+from bench.synthetic import site_chrome, synthetic_articles  # noqa: E402
 from crawler.demo.portal import PortalServer  # noqa: E402
 
 BARE_SPIDER = r"""
@@ -92,6 +94,7 @@ def main() -> None:
         default=3,
         help="rounds of (bare spider, then newswatch); the ratio is taken per round",
     )
+    parser.add_argument("--page-kb", type=int, default=0, help="pad pages to about N KB")
     args = parser.parse_args()
     articles = synthetic_articles(args.articles)
     print(
@@ -100,6 +103,9 @@ def main() -> None:
     print(f"articles: {args.articles}, rounds: {args.rounds}")
     ratios: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as tmp, PortalServer(0, articles=articles) as portal:
+        portal.site.chrome = site_chrome(args.page_kb * 1024)
+        page = portal.site.article_reply(portal.site.articles[0]).body
+        print(f"pages of {len(page) / 1024:.0f} KB")
         for round_ in range(1, args.rounds + 1):
             work = Path(tmp) / f"round-{round_}"
             work.mkdir()

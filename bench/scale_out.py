@@ -17,13 +17,17 @@ machine's load.
 default 16: one worker then reaches about 80 pages/s at 200 ms a page). Where the machine's
 cores are the limit at 4 workers, a lower N measures how the cluster itself scales.
 
+``--page-kb N`` pads every article page to about N KB with the markup a real portal
+wraps articles in (a site map, a script: :func:`bench.synthetic.site_chrome`); without
+it a page is about 2 KB, where real portals serve 50–200 KB.
+
 ``--slow-hosts K`` adds K portals (127.0.1.2, ...) whose sources wait ``--slow-delay``
 seconds (default 10) between two requests, each with ``--slow-articles`` articles
 (default 3): a cautious source among quick ones. Their requests wait for their delay
 without taking the places of the others' (:mod:`crawler.cluster.hostwaits`).
 
 Needs a Redis on 127.0.0.1:6379.
-Run: python bench/scale_out.py [--hosts 40] [--articles 100] [--concurrency N]
+Run: python bench/scale_out.py [--hosts 40] [--articles 100] [--concurrency N] [--page-kb N]
      [--workers 1 2 4] [--slow-hosts K [--slow-delay S] [--slow-articles N]]
 """
 
@@ -45,7 +49,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import cpu_times  # noqa: E402
-from bench.synthetic import synthetic_articles  # noqa: E402
+from bench.synthetic import site_chrome, synthetic_articles  # noqa: E402
 from crawler.demo.portal import PortalServer  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -187,10 +191,11 @@ def steady_rate(timeline: list[tuple[float, int]], total: int) -> float:
     return (high[1] - low[1]) / (high[0] - low[0]) if high[0] > low[0] else 0.0
 
 
-def archive_rate(portals: list[PortalServer], total: int, work: Path) -> float:
+def archive_rate(portals: list[PortalServer], total: int, work: Path) -> tuple[float, float]:
     """The archive node alone, from a backlog: it is paused (SIGSTOP) once it has pushed
     every check, four workers fill the events stream, then it goes on (SIGCONT) and the
-    time it takes to store what waits is taken."""
+    time it takes to store what waits is taken. Its articles per second, and the bytes
+    of Redis' memory each waiting event took."""
     import redis
 
     prefix = f"nwbench-{uuid.uuid4().hex[:8]}"
@@ -212,6 +217,8 @@ def archive_rate(portals: list[PortalServer], total: int, work: Path) -> float:
             still = still + 1 if now == last else 0
             last = now
             time.sleep(0.1)
+        waiting = int(client.xlen(key))
+        per_event = (client.memory_usage(key, samples=0) or 0) / max(waiting, 1)
         before = count(db)
         started = time.monotonic()
         archive.send_signal(signal.SIGCONT)
@@ -223,7 +230,7 @@ def archive_rate(portals: list[PortalServer], total: int, work: Path) -> float:
         archive.send_signal(signal.SIGCONT)
         stop([archive, *workers])
         drop(prefix)
-    return stored / seconds
+    return stored / seconds, per_event
 
 
 def main() -> None:
@@ -249,7 +256,15 @@ def main() -> None:
     )
     parser.add_argument("--slow-delay", type=float, default=10.0)
     parser.add_argument("--slow-articles", type=int, default=3)
+    parser.add_argument(
+        "--page-kb",
+        type=int,
+        default=0,
+        help="pad every article page to about this many KB with a real portal's markup"
+        " around the article (site map, script); default: the plain ~2 KB pages",
+    )
     args = parser.parse_args()
+    chrome = site_chrome(args.page_kb * 1024)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
@@ -259,18 +274,21 @@ def main() -> None:
             articles = synthetic_articles(args.articles, seed=100 + i)
             portal = PortalServer(0, articles=articles, host=f"127.0.0.{i + 2}").start()
             portal.latency = args.latency
+            portal.site.chrome = chrome
             portals.append(portal)
         delays = [0.0] * args.hosts
         for i in range(args.slow_hosts):
             articles = synthetic_articles(args.slow_articles, seed=900 + i)
             portal = PortalServer(0, articles=articles, host=f"127.0.1.{i + 2}").start()
             portal.latency = args.latency
+            portal.site.chrome = chrome
             portals.append(portal)
             delays.append(args.slow_delay)
         total = args.hosts * args.articles + args.slow_hosts * args.slow_articles
         print(
             f"{args.hosts} hosts x {args.articles} articles, {args.latency * 1000:.0f} ms a page, "
-            f"{args.concurrency or 'default'} requests in flight per worker"
+            f"{args.concurrency or 'default'} requests in flight per worker, pages of "
+            f"{len(portals[0].site.article_reply(portals[0].site.articles[0]).body) / 1024:.0f} KB"
         )
         if args.slow_hosts:
             print(f"and {args.slow_hosts} hosts x {args.slow_articles} articles whose sources "
@@ -287,8 +305,9 @@ def main() -> None:
                       f"(steady: {rate.steady:6.1f} pages/s  x{ratio(rate.steady, base.steady)};"
                       f" CPU of the cluster's processes: {rate.busy:.1f} s; machine "
                       f"{rate.machine:.0%} busy){limit}", flush=True)  # fmt: skip
-            stored = archive_rate(portals, total, Path(tmp))
-            print(f"archive node alone, from a backlog: {stored:.0f} articles/s")
+            stored, per_event = archive_rate(portals, total, Path(tmp))
+            print(f"archive node alone, from a backlog: {stored:.0f} articles/s "
+                  f"(an article waiting in Redis: {per_event / 1024:.1f} KB)")  # fmt: skip
     finally:
         for portal in portals:
             portal.stop()

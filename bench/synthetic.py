@@ -29,6 +29,31 @@ def synthetic_articles(count: int, *, seed: int = 7) -> list[DemoArticle]:
     return out
 
 
+def site_chrome(size: int, *, seed: int = 11) -> str:
+    """About ``size`` bytes of the markup a real portal puts on every article page beside
+    the article: a site map of links to its channels and an inline analytics script (real
+    portals' article pages are 50–200 KB, most of it this). The same on every page of a
+    site, as it is on a portal; the extractor drops it."""
+    if size <= 0:
+        return ""
+    rng = random.Random(seed)
+    words = common_words(2000)
+    script = ["<script>", "var _cfg = {"]
+    links = ['<nav class="sitemap"><ul>']
+    written = 0
+    while written < size:
+        name = "".join(rng.choice(words) for _ in range(rng.randint(2, 5)))
+        channel = f"{rng.choice('abcdefghkmnpqrstwxyz')}{rng.randint(1, 999):03d}"
+        link = f'<li><a href="/{channel}/{rng.getrandbits(40):x}.html">{name}</a></li>'
+        line = f'  "{channel}_{rng.getrandbits(24):x}": [{rng.randint(0, 99999)}, "{name}"],'
+        links.append(link)
+        script.append(line)
+        written += len(link.encode()) + len(line.encode())
+    script.append("};</script>")
+    links.append("</ul></nav>")
+    return "\n".join(links + script) + "\n"
+
+
 def common_words(limit: int = 5000) -> list[str]:
     """The commonest two-character Chinese words (the text library's word list)."""
     from importlib import resources

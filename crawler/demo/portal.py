@@ -84,6 +84,9 @@ class PortalSite:
         self.articles = articles if articles is not None else load_articles()
         self.by_path = {a.path: a for a in self.articles}
         self.by_slug = {a.slug: a for a in self.articles}
+        # Markup every article page carries after its footer, as a real portal's site map
+        # and scripts (benchmarks set it for pages of a real page's size).
+        self.chrome = ""
 
     def publish(self, article: DemoArticle) -> None:
         """Add ``article``: from now on its page answers and the feeds, sitemap and
@@ -137,7 +140,7 @@ class PortalSite:
     </ul>
   </aside>
   <footer><div class="share">{share}</div><p>Sample Portal</p></footer>
-</body>
+{self.chrome}</body>
 </html>
 """
 
