@@ -195,7 +195,7 @@ def archive_rate(portals: list[PortalServer], total: int, work: Path) -> tuple[f
     """The archive node alone, from a backlog: it is paused (SIGSTOP) once it has pushed
     every check, four workers fill the events stream, then it goes on (SIGCONT) and the
     time it takes to store what waits is taken. Its articles per second, and the bytes
-    of Redis' memory each waiting event took."""
+    of Redis' memory the events stream took per article waiting in it."""
     import redis
 
     prefix = f"nwbench-{uuid.uuid4().hex[:8]}"
@@ -217,8 +217,7 @@ def archive_rate(portals: list[PortalServer], total: int, work: Path) -> tuple[f
             still = still + 1 if now == last else 0
             last = now
             time.sleep(0.1)
-        waiting = int(client.xlen(key))
-        per_event = (client.memory_usage(key, samples=0) or 0) / max(waiting, 1)
+        waiting = client.memory_usage(key, samples=0) or 0  # articles and fetch records
         before = count(db)
         started = time.monotonic()
         archive.send_signal(signal.SIGCONT)
@@ -230,7 +229,7 @@ def archive_rate(portals: list[PortalServer], total: int, work: Path) -> tuple[f
         archive.send_signal(signal.SIGCONT)
         stop([archive, *workers])
         drop(prefix)
-    return stored / seconds, per_event
+    return stored / seconds, waiting / max(stored, 1)
 
 
 def main() -> None:

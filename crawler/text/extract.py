@@ -161,7 +161,7 @@ _BODY_LINE = 60
 
 
 _UNREAD_TAGS = frozenset({"script", "style"})
-_NAMED_XPATH = etree.XPath("//*[@class or @id]")
+_NAMED_XPATH = etree.XPath("descendant-or-self::*[@class or @id]")  # (tree may be a fragment)
 
 
 def _texts_within(node: etree._Element) -> Iterator[str]:
