@@ -304,9 +304,9 @@ def main() -> None:
                       f"(steady: {rate.steady:6.1f} pages/s  x{ratio(rate.steady, base.steady)};"
                       f" CPU of the cluster's processes: {rate.busy:.1f} s; machine "
                       f"{rate.machine:.0%} busy){limit}", flush=True)  # fmt: skip
-            stored, per_event = archive_rate(portals, total, Path(tmp))
+            stored, per_article = archive_rate(portals, total, Path(tmp))
             print(f"archive node alone, from a backlog: {stored:.0f} articles/s "
-                  f"(an article waiting in Redis: {per_event / 1024:.1f} KB)")  # fmt: skip
+                  f"(an article waiting in Redis: {per_article / 1024:.1f} KB)")  # fmt: skip
     finally:
         for portal in portals:
             portal.stop()

@@ -7,8 +7,8 @@ signature, the catalogue entities the article names, its cross-language story ke
 its full-text search entry (:func:`storage.search.search_entry`), and returns the
 *processed article*: a versioned record of plain data (strings, numbers, lists, dicts, the
 raw page compressed as the archive stores it; the signature as integers), so it can cross
-a process boundary or Redis and be read by another release during an upgrade. What depends on the
-archive (stories, revisions) or on the rules (alerts) happens where the archive is.
+a process boundary or Redis and be read by another release during an upgrade. What depends
+on the archive (stories, revisions) or on the rules (alerts) happens where the archive is.
 
 :class:`PageWorkers` runs the stage in a pool of worker processes fed from the reactor
 (``[crawl] workers``, default: the machine's cores), so downloads never wait on it and the
