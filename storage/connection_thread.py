@@ -12,7 +12,9 @@ together run in one transaction, each in a savepoint of its own, up to :data:`GR
 each caller's result arrives once the whole group is committed. A call that fails rolls
 back its own savepoint only. Nothing waits for a group to fill: a lone call is committed
 at once, so grouping only happens when calls arrive faster than they commit, and then
-saves the commit (and the full-text index's flush) of all but one of them.
+saves the commit of all but one of them. The full-text index's writes of the group are
+held back and made together before the commit (:meth:`storage.db.Archive.hold_index`):
+FTS5 would write a segment of its index at every savepoint.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from storage.db import Archive
+from storage.transactions import savepoint
 
 __all__ = ["ArchiveThread"]
 
@@ -144,32 +147,40 @@ class ArchiveThread:
                 task.future.set_exception(exc)
             return
         done: list[tuple[_Task, bool, Any]] = []
-        for task in group:
-            if not conn.in_transaction:
-                # A call destroyed the transaction (and the savepoints of those before it):
-                # the rest run as calls of their own.
-                self._call(archive, task)
-                continue
-            try:
-                with archive.db.atomic():  # a savepoint: a failure undoes this call only
-                    result = task.function(archive)
-            except BaseException as exc:
-                done.append((task, False, exc))
-            else:
-                done.append((task, True, result))
-            if not conn.in_transaction:
-                lost = GroupRolledBack("a later call of its group rolled the transaction back")
-                done = [(t, False, v if not ok else lost) for t, ok, v in done]
-                for t, _, value in done:
-                    t.future.set_exception(value)
-                done = []
-        if done and conn.in_transaction:
-            try:
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                done = [(t, False, v if not ok else exc) for t, ok, v in done]
+        hold = archive.hold_index()  # the index's writes, made together before the commit
+        try:
+            for task in group:
+                if not conn.in_transaction:
+                    # A call destroyed the transaction (and the savepoints of those before
+                    # it): the rest run as calls of their own.
+                    self._call(archive, task)
+                    continue
+                mark = hold.mark()
+                try:
+                    with savepoint(archive.db):  # a failure undoes this call only
+                        result = task.function(archive)
+                except BaseException as exc:
+                    hold.undo(mark)
+                    done.append((task, False, exc))
+                else:
+                    done.append((task, True, result))
+                if not conn.in_transaction:
+                    archive.release_index(write=False)
+                    lost = GroupRolledBack("a later call of its group rolled the transaction back")
+                    done = [(t, False, v if not ok else lost) for t, ok, v in done]
+                    for t, _, value in done:
+                        t.future.set_exception(value)
+                    done = []
+            if done and conn.in_transaction:
+                try:
+                    archive.release_index(write=True)
+                    conn.execute("COMMIT")
+                except BaseException as exc:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    done = [(t, False, v if not ok else exc) for t, ok, v in done]
+        finally:
+            archive.release_index(write=False)
         for task, ok, value in done:
             if ok:
                 task.future.set_result(value)

@@ -49,6 +49,7 @@ __all__ = [
     "Archive",
     "Fetch",
     "FetchState",
+    "IndexHold",
     "Stored",
     "compress_html",
     "decompress_html",
@@ -169,6 +170,24 @@ ON CONFLICT (url) DO UPDATE SET
 """
 
 
+class IndexHold:
+    """Full-text index writes held back, in order, while a group of calls shares one
+    transaction (:meth:`Archive.hold_index`)."""
+
+    __slots__ = ("writes",)
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[str, list[Any]]] = []
+
+    def mark(self) -> int:
+        """Where the writes stand now, for :meth:`undo`."""
+        return len(self.writes)
+
+    def undo(self, mark: int) -> None:
+        """Forget the writes made since ``mark`` (their call's savepoint was rolled back)."""
+        del self.writes[mark:]
+
+
 class Archive:
     """An open archive. ``Archive.open(path)`` creates and migrates the file as needed;
     ``Archive.memory()`` gives an in-memory one for tests."""
@@ -177,6 +196,7 @@ class Archive:
         self.db = db
         # How far apart a Chinese and an English report of one event may be published.
         self.story_window = timedelta(days=KEY_WINDOW_DAYS)
+        self._index_hold: IndexHold | None = None
         if migrate_schema:
             migrate(db)
 
@@ -511,7 +531,7 @@ class Archive:
                 "fetched_at": old_fetched,
             }
         )
-        self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+        self._index_write("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
         title, text = article.get("title") or "", article.get("text") or ""
         self.db.execute(
             "UPDATE articles SET title = ?, text = ?, html = ?, fingerprint = ?, "
@@ -533,10 +553,35 @@ class Archive:
         """File ``article`` (title, text, and the page stage's search entry if any) in the
         full-text index under ``article_id``."""
         title, text = article.get("title") or "", article.get("text") or ""
-        self.db.execute(
+        self._index_write(
             "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
             [article_id, *search_entry(title, text, article.get("search"))],
         )
+
+    def _index_write(self, sql: str, params: list[Any]) -> None:
+        if self._index_hold is None:
+            self.db.execute(sql, params)
+        else:
+            self._index_hold.writes.append((sql, params))
+
+    def hold_index(self) -> IndexHold:
+        """Hold back the full-text index's writes until :meth:`release_index`.
+
+        FTS5 writes the terms it has pending into a new segment of its index at every
+        savepoint and every release of one. A group of article writes sharing a transaction
+        (:class:`storage.connection_thread.ArchiveThread`), each in a savepoint of its own,
+        would make a segment per article (a quarter of the archive's time per article, and
+        merges later); held back and made together before the commit, they make one."""
+        self._index_hold = IndexHold()
+        return self._index_hold
+
+    def release_index(self, *, write: bool) -> None:
+        """Stop holding the index's writes back; make those held, in the running
+        transaction, when ``write`` (else they are dropped: the transaction is gone)."""
+        hold, self._index_hold = self._index_hold, None
+        if write and hold is not None:
+            for sql, params in hold.writes:
+                self.db.execute(sql, params)
 
     def count_articles(self, source: str | None = None) -> int:
         if source is None:

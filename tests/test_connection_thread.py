@@ -172,3 +172,171 @@ def test_a_call_that_destroys_the_transaction_fails_those_before_it_not_after(
         assert rows(path) == ["b"]
     finally:
         thread.close()
+
+
+# -- the full-text index's writes in a group -------------------------------------------------
+
+
+def index_segments_written(path: Path) -> int:
+    """How many segments FTS5 has written into ``articles_fts`` since it was made: the
+    write counter of its structure record (a 4-byte cookie, an optional version marker,
+    then varints: levels, segments, write counter)."""
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute("SELECT block FROM articles_fts_data WHERE id = 10").fetchone()
+    finally:
+        conn.close()
+    block, at = row[0], 4
+    if block[at : at + 4] == b"\xff\x00\x00\x01":
+        at += 4
+
+    def varint() -> int:
+        nonlocal at
+        value = 0
+        while True:
+            byte = block[at]
+            at += 1
+            value = (value << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                return value
+
+    varint(), varint()  # levels, segments
+    return varint()
+
+
+def found(path: Path, word: str) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT a.canonical_url FROM articles_fts JOIN articles a "
+                "ON a.id = articles_fts.rowid WHERE articles_fts MATCH ? ORDER BY a.id",
+                [word],
+            )
+        ]
+    finally:
+        conn.close()
+
+
+def index_is_whole(path: Path) -> None:
+    """FTS5's own check that the index holds exactly what the table holds (raises if not)."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+    finally:
+        conn.close()
+
+
+def story(n: int, words: str) -> dict[str, object]:
+    return {
+        "url": f"http://x.test/{n}",
+        "canonical_url": f"http://x.test/{n}",
+        "source": "s",
+        "title": f"headline {n}",
+        "text": f"{words} paragraph {n} of a report long enough to be indexed.",
+    }
+
+
+def store(article: dict[str, object]):  # type: ignore[no-untyped-def]
+    return lambda archive: archive.add_article(article)
+
+
+def test_a_groups_index_writes_make_one_segment_of_the_index(path: Path) -> None:
+    thread = ArchiveThread(path, name="test-writer")
+    try:
+        thread.submit(store(story(0, "alpha")), grouped=True).result(10)
+        before = index_segments_written(path)
+        release, _ = held(thread)
+        futures = [thread.submit(store(story(n, "alpha")), grouped=True) for n in range(1, 9)]
+        release.set()
+        assert all(f.result(10).created for f in futures)
+    finally:
+        thread.close()
+    # Each call runs in a savepoint, where FTS5 would write a segment of its own: eight
+    # articles, one segment.
+    assert index_segments_written(path) - before == 1
+    assert found(path, "alpha") == [f"http://x.test/{n}" for n in range(9)]
+    index_is_whole(path)
+
+
+def test_a_failing_calls_index_writes_go_with_its_savepoint(path: Path) -> None:
+    def store_then_fail(archive: Archive) -> None:
+        archive.add_article(story(2, "beta"))
+        raise RuntimeError("after the article was stored")
+
+    thread = ArchiveThread(path, name="test-writer")
+    try:
+        release, _ = held(thread)
+        first = thread.submit(store(story(1, "beta")), grouped=True)
+        failing = thread.submit(store_then_fail, grouped=True)
+        last = thread.submit(store(story(3, "beta")), grouped=True)
+        release.set()
+        first.result(10), last.result(10)
+        with pytest.raises(RuntimeError):
+            failing.result(10)
+    finally:
+        thread.close()
+    assert found(path, "beta") == ["http://x.test/1", "http://x.test/3"]
+    index_is_whole(path)
+
+
+def test_a_revision_in_the_same_group_leaves_the_index_on_its_text(path: Path) -> None:
+    thread = ArchiveThread(path, name="test-writer")
+    try:
+        release, _ = held(thread)
+        first = thread.submit(store(story(1, "gamma")), grouped=True)
+        revised = thread.submit(store(story(1, "delta")), grouped=True)
+        release.set()
+        assert first.result(10).created and revised.result(10).revised
+    finally:
+        thread.close()
+    assert found(path, "gamma") == [] and found(path, "delta") == ["http://x.test/1"]
+    index_is_whole(path)
+
+
+def test_index_writes_held_for_a_destroyed_transaction_are_dropped(path: Path) -> None:
+    from storage.connection_thread import GroupRolledBack
+
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TRIGGER boom BEFORE INSERT ON notes WHEN NEW.body = 'boom' "
+        "BEGIN SELECT RAISE(ROLLBACK, 'boom'); END"
+    )
+    conn.commit()
+    conn.close()
+    thread = ArchiveThread(path, name="test-writer")
+    try:
+        release, _ = held(thread)
+        before = thread.submit(store(story(1, "epsilon")), grouped=True)
+        boom = thread.submit(note("boom"), grouped=True)
+        after = thread.submit(store(story(2, "epsilon")), grouped=True)
+        release.set()
+        with pytest.raises(GroupRolledBack):
+            before.result(10)
+        with pytest.raises(sqlite3.IntegrityError, match="boom"):
+            boom.result(10)
+        assert after.result(10).created
+    finally:
+        thread.close()
+    # The first article went with the transaction, its index entry with it; the last ran
+    # on its own and was indexed at once.
+    assert found(path, "epsilon") == ["http://x.test/2"]
+    index_is_whole(path)
+
+
+def test_a_nested_write_that_fails_undoes_its_own_writes_only(path: Path) -> None:
+    """Every savepoint has one name: a failure rolls back to the innermost."""
+    archive = Archive.open(path, migrate=False)
+    try:
+        with write_transaction(archive.db):
+            archive.db.execute("INSERT INTO notes (body) VALUES ('outer')")
+            with pytest.raises(sqlite3.IntegrityError), write_transaction(archive.db):
+                archive.db.execute("INSERT INTO notes (body) VALUES ('inner')")
+                with write_transaction(archive.db):
+                    archive.db.execute("INSERT INTO notes (body) VALUES ('innermost')")
+                archive.db.execute("INSERT INTO notes (body) VALUES ('outer')")  # UNIQUE
+            archive.db.execute("INSERT INTO notes (body) VALUES ('after')")
+    finally:
+        archive.close()
+    assert rows(path) == ["outer", "after"]
