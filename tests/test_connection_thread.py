@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from storage import Archive
-from storage.connection_thread import ArchiveThread
+from storage.connection_thread import ArchiveThread, GroupRolledBack
 from storage.transactions import write_transaction
 
 
@@ -46,6 +46,17 @@ def note(body: str, seen: dict[str, bool] | None = None):  # type: ignore[no-unt
         return body
 
     return write
+
+
+def add_boom_trigger(path: Path) -> None:
+    """Inserting the note 'boom' rolls the whole transaction back (and fails)."""
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TRIGGER boom BEFORE INSERT ON notes WHEN NEW.body = 'boom' "
+        "BEGIN SELECT RAISE(ROLLBACK, 'boom'); END"
+    )
+    conn.commit()
+    conn.close()
 
 
 def held(thread: ArchiveThread) -> tuple[threading.Event, Future[None]]:
@@ -147,15 +158,7 @@ def test_closing_finishes_a_queued_group(path: Path) -> None:
 def test_a_call_that_destroys_the_transaction_fails_those_before_it_not_after(
     path: Path,
 ) -> None:
-    from storage.connection_thread import GroupRolledBack
-
-    conn = sqlite3.connect(path)
-    conn.execute(
-        "CREATE TRIGGER boom BEFORE INSERT ON notes WHEN NEW.body = 'boom' "
-        "BEGIN SELECT RAISE(ROLLBACK, 'boom'); END"
-    )
-    conn.commit()
-    conn.close()
+    add_boom_trigger(path)
     thread = ArchiveThread(path, name="test-writer")
     try:
         release, _ = held(thread)
@@ -296,15 +299,7 @@ def test_a_revision_in_the_same_group_leaves_the_index_on_its_text(path: Path) -
 
 
 def test_index_writes_held_for_a_destroyed_transaction_are_dropped(path: Path) -> None:
-    from storage.connection_thread import GroupRolledBack
-
-    conn = sqlite3.connect(path)
-    conn.execute(
-        "CREATE TRIGGER boom BEFORE INSERT ON notes WHEN NEW.body = 'boom' "
-        "BEGIN SELECT RAISE(ROLLBACK, 'boom'); END"
-    )
-    conn.commit()
-    conn.close()
+    add_boom_trigger(path)
     thread = ArchiveThread(path, name="test-writer")
     try:
         release, _ = held(thread)
