@@ -17,6 +17,9 @@ machine's load.
 default 16: one worker then reaches about 80 pages/s at 200 ms a page). Where the machine's
 cores are the limit at 4 workers, a lower N measures how the cluster itself scales.
 
+``--page-workers N`` sets each worker's ``[crawl] workers``: 0 (the default here) runs the
+page stage on a thread of the worker's own process, N > 0 in N processes beside it.
+
 ``--page-kb N`` pads every article page to about N KB with the markup a real portal
 wraps articles in (a site map, a script: :func:`bench.synthetic.site_chrome`); without
 it a page is about 2 KB, where real portals serve 50–200 KB.
@@ -28,7 +31,7 @@ without taking the places of the others' (:mod:`crawler.cluster.hostwaits`).
 
 Needs a Redis on 127.0.0.1:6379.
 Run: python bench/scale_out.py [--hosts 40] [--articles 100] [--concurrency N] [--page-kb N]
-     [--workers 1 2 4] [--slow-hosts K [--slow-delay S] [--slow-articles N]]
+     [--page-workers N] [--workers 1 2 4] [--slow-hosts K [--slow-delay S] [--slow-articles N]]
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ def config_text(
     portals: list[PortalServer],
     concurrency: int | None = None,
     delays: list[float] | None = None,
+    page_workers: int = 0,
 ) -> str:
     cluster = f'[cluster]\nredis_url = "{REDIS_URL}"\nkey_prefix = "{prefix}"\n'
     if concurrency is not None:
@@ -81,7 +85,7 @@ def config_text(
     lines = [
         f'[archive]\npath = "{db}"\n',
         cluster,
-        "[crawl]\nworkers = 0\nmax_parallel_checks = 256\n",
+        f"[crawl]\nworkers = {page_workers}\nmax_parallel_checks = 256\n",
     ]
     for i, portal in enumerate(portals):
         sitemap = portal.url("/sitemaps/news.xml")
@@ -127,11 +131,12 @@ def run(
     work: Path,
     concurrency: int | None,
     delays: list[float] | None = None,
+    page_workers: int = 0,
 ) -> Rates:
     prefix = f"nwbench-{uuid.uuid4().hex[:8]}"
     db = work / f"w{workers}.db"
     config = work / f"w{workers}.toml"
-    config.write_text(config_text(db, prefix, portals, concurrency, delays))
+    config.write_text(config_text(db, prefix, portals, concurrency, delays, page_workers))
     # The whole run's CPU, start-up and stop included, but this process's (the portals):
     # the workers' page-stage processes are nobody's waited-for children (bench.machine).
     with Spent() as cost:
@@ -245,6 +250,13 @@ def main() -> None:
         " ratios show the cluster's own limits rather than the machine's",
     )
     parser.add_argument(
+        "--page-workers",
+        type=int,
+        default=0,
+        help="each worker's [crawl] workers: 0 runs the page stage on a thread of the worker's"
+        " process, N in N processes beside it",
+    )
+    parser.add_argument(
         "--slow-hosts",
         type=int,
         default=0,
@@ -284,7 +296,13 @@ def main() -> None:
         total = args.hosts * args.articles + args.slow_hosts * args.slow_articles
         print(
             f"{args.hosts} hosts x {args.articles} articles, {args.latency * 1000:.0f} ms a page, "
-            f"{args.concurrency or 'default'} requests in flight per worker, pages of "
+            f"{args.concurrency or 'default'} requests in flight per worker, the page stage "
+            + (
+                f"in {args.page_workers} process(es) beside each worker"
+                if args.page_workers
+                else "on a thread of each worker"
+            )
+            + ", pages of "
             f"{len(portals[0].site.article_reply(portals[0].site.articles[0]).body) / 1024:.0f} KB"
         )
         if args.slow_hosts:
@@ -293,7 +311,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             rates: dict[int, Rates] = {}
             for workers in args.workers:
-                rate = run(portals, workers, total, Path(tmp), args.concurrency, delays)
+                rate = run(
+                    portals, workers, total, Path(tmp), args.concurrency, delays, args.page_workers
+                )
                 rates[workers] = rate
                 base = rates[args.workers[0]]
                 limit = "  <- the machine's CPU is the limit" if rate.machine > 0.9 else ""

@@ -7,14 +7,16 @@ The archive writer is one such thread, so writes are serialised in one place and
 order they were submitted; readers can have their own thread and connection (WAL lets them
 read while the writer writes).
 
-Group commit: calls submitted with ``grouped=True`` (storing an article) that are waiting
-together run in one transaction, each in a savepoint of its own, up to :data:`GROUP_MAX`;
-each caller's result arrives once the whole group is committed. A call that fails rolls
-back its own savepoint only. Nothing waits for a group to fill: a lone call is committed
-at once, so grouping only happens when calls arrive faster than they commit, and then
-saves the commit of all but one of them. The full-text index's writes of the group are
-held back and made together before the commit (:meth:`storage.db.Archive.hold_index`):
-FTS5 would write a segment of its index at every savepoint.
+Group commit: calls submitted with ``grouped=True`` (storing an article) that are
+waiting together run in one transaction, each in a savepoint of its own, up to
+:data:`GROUP_MAX`; each caller's result arrives once the whole group is committed. A
+call that fails rolls back its own savepoint only; should the commit itself fail, the
+calls that had succeeded run again, each in a transaction of its own. Nothing waits for
+a group to fill: a lone call is committed at once, so grouping only happens when calls
+arrive faster than they commit, and then saves the commit of all but one of them. The
+full-text index's writes of the group are held back and made together before the commit
+(:meth:`storage.db.Archive.hold_index`): FTS5 would write a segment of its index at
+every savepoint.
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ class ArchiveThread:
                 task.future.set_exception(exc)
             return
         done: list[tuple[_Task, bool, Any]] = []
+        again: list[_Task] = []
         hold = archive.hold_index()  # the index's writes, made together before the commit
         try:
             for task in group:
@@ -178,7 +181,17 @@ class ArchiveThread:
                 except BaseException as exc:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
-                    done = [(t, False, v if not ok else exc) for t, ok, v in done]
+                    # Nothing was committed: the calls that had succeeded run again, each
+                    # on its own, so that one bad write fails its own call only.
+                    again = [t for t, ok, _ in done if ok]
+                    done = [(t, ok, v) for t, ok, v in done if not ok]
+                    LOGGER.warning(
+                        "a group of %d archive writes failed at its commit (%s: %s); "
+                        "each runs again on its own",
+                        len(again) + len(done),
+                        type(exc).__name__,
+                        exc,
+                    )
         finally:
             archive.release_index(write=False)
         for task, ok, value in done:
@@ -186,6 +199,8 @@ class ArchiveThread:
                 task.future.set_result(value)
             else:
                 task.future.set_exception(value)
+        for task in again:
+            self._call(archive, task)
 
     def submit(self, function: Callable[[Archive], T], *, grouped: bool = False) -> Future[T]:
         """Run ``function(archive)`` on the thread; its result or exception in a Future.

@@ -11,6 +11,7 @@ import logging
 import sqlite3
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -318,7 +319,7 @@ class Archive:
         fingerprint = article.get("fingerprint") or content_fingerprint(text or title)
         values = article["signature"] if "signature" in article else signature(text or title)
         aliases = [a for a in article.get("aliases") or () if a != article["canonical_url"]]
-        with write_transaction(self.db):
+        with self._writing():
             existing = self.db.execute(
                 "SELECT id, story_id, fingerprint FROM articles WHERE canonical_url = ?",
                 [article["canonical_url"]],
@@ -558,6 +559,22 @@ class Archive:
             [article_id, *search_entry(title, text, article.get("search"))],
         )
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write transaction, or a savepoint inside the running one
+        (:func:`storage.transactions.write_transaction`), whose held index writes
+        (:meth:`hold_index`) go with it when it fails, also where its caller catches the
+        failure and goes on."""
+        hold = self._index_hold
+        mark = hold.mark() if hold is not None else 0
+        try:
+            with write_transaction(self.db):
+                yield
+        except BaseException:
+            if hold is not None and hold is self._index_hold:
+                hold.undo(mark)
+            raise
+
     def _index_write(self, sql: str, params: list[Any]) -> None:
         if self._index_hold is None:
             self.db.execute(sql, params)
@@ -570,8 +587,10 @@ class Archive:
         FTS5 writes the terms it has pending into a new segment of its index at every
         savepoint and every release of one. A group of article writes sharing a transaction
         (:class:`storage.connection_thread.ArchiveThread`), each in a savepoint of its own,
-        would make a segment per article (a quarter of the archive's time per article, and
-        merges later); held back and made together before the commit, they make one."""
+        would make a segment per article (a fifth of the writer's time per article, and
+        merges later); held back and made together before the commit, they make one, or a
+        few (FTS5 also writes out what it holds when a write's rowid is lower than the
+        last, or it holds more than its hash size)."""
         self._index_hold = IndexHold()
         return self._index_hold
 
@@ -580,7 +599,10 @@ class Archive:
         transaction, when ``write`` (else they are dropped: the transaction is gone)."""
         hold, self._index_hold = self._index_hold, None
         if write and hold is not None:
-            for sql, params in hold.writes:
+            # In rowid order (each rowid's own writes in theirs): FTS5 writes out what it
+            # holds whenever a write's rowid is lower than the one before (a revision of
+            # an older article).
+            for sql, params in sorted(hold.writes, key=lambda write: write[1][0]):
                 self.db.execute(sql, params)
 
     def count_articles(self, source: str | None = None) -> int:
@@ -632,7 +654,7 @@ class Archive:
         error keeps them too, so the next pass can still ask conditionally."""
         status = fetch.status
         keep = status == 304 or fetch.error is not None or status is None or status >= 400
-        with write_transaction(self.db):
+        with self._writing():
             self.db.execute(
                 _RECORD_FETCH,
                 {
@@ -685,7 +707,7 @@ class Archive:
         row = dict(run)
         if isinstance(row.get("stats"), dict):
             row["stats"] = json.dumps(row["stats"], ensure_ascii=False, default=str)
-        with write_transaction(self.db):
+        with self._writing():
             return int(self.db.table("crawl_runs").insert(row).last_pk)  # type: ignore[arg-type]
 
     def record_check(

@@ -180,10 +180,11 @@ def test_a_call_that_destroys_the_transaction_fails_those_before_it_not_after(
 # -- the full-text index's writes in a group -------------------------------------------------
 
 
-def index_segments_written(path: Path) -> int:
-    """How many segments FTS5 has written into ``articles_fts`` since it was made: the
-    write counter of its structure record (a 4-byte cookie, an optional version marker,
-    then varints: levels, segments, write counter)."""
+def index_segments(path: Path) -> int:
+    """How many segments ``articles_fts`` holds: the second varint of FTS5's structure
+    record (after a 4-byte cookie and an optional version marker: levels, segments, leaves
+    written). With automerge off (:func:`no_merging`) none are merged away, so each write-out
+    of FTS5's pending terms adds one."""
     conn = sqlite3.connect(path)
     try:
         row = conn.execute("SELECT block FROM articles_fts_data WHERE id = 10").fetchone()
@@ -203,8 +204,15 @@ def index_segments_written(path: Path) -> int:
             if not byte & 0x80:
                 return value
 
-    varint(), varint()  # levels, segments
+    varint()  # levels
     return varint()
+
+
+def no_merging(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', 0)")
+    conn.commit()
+    conn.close()
 
 
 def found(path: Path, word: str) -> list[str]:
@@ -246,10 +254,11 @@ def store(article: dict[str, object]):  # type: ignore[no-untyped-def]
 
 
 def test_a_groups_index_writes_make_one_segment_of_the_index(path: Path) -> None:
+    no_merging(path)
     thread = ArchiveThread(path, name="test-writer")
     try:
         thread.submit(store(story(0, "alpha")), grouped=True).result(10)
-        before = index_segments_written(path)
+        before = index_segments(path)
         release, _ = held(thread)
         futures = [thread.submit(store(story(n, "alpha")), grouped=True) for n in range(1, 9)]
         release.set()
@@ -258,7 +267,7 @@ def test_a_groups_index_writes_make_one_segment_of_the_index(path: Path) -> None
         thread.close()
     # Each call runs in a savepoint, where FTS5 would write a segment of its own: eight
     # articles, one segment.
-    assert index_segments_written(path) - before == 1
+    assert index_segments(path) - before == 1
     assert found(path, "alpha") == [f"http://x.test/{n}" for n in range(9)]
     index_is_whole(path)
 
@@ -321,17 +330,74 @@ def test_index_writes_held_for_a_destroyed_transaction_are_dropped(path: Path) -
 
 
 def test_a_nested_write_that_fails_undoes_its_own_writes_only(path: Path) -> None:
-    """Every savepoint has one name: a failure rolls back to the innermost."""
+    """Every savepoint has one name: a failure rolls back to the innermost, and the writes
+    of the savepoints around it stay."""
     archive = Archive.open(path, migrate=False)
     try:
         with write_transaction(archive.db):
             archive.db.execute("INSERT INTO notes (body) VALUES ('outer')")
+            with write_transaction(archive.db):  # a savepoint
+                archive.db.execute("INSERT INTO notes (body) VALUES ('middle')")
+                with pytest.raises(sqlite3.IntegrityError), write_transaction(archive.db):
+                    archive.db.execute("INSERT INTO notes (body) VALUES ('inner')")
+                    archive.db.execute("INSERT INTO notes (body) VALUES ('outer')")  # UNIQUE
+                archive.db.execute("INSERT INTO notes (body) VALUES ('after inner')")
             with pytest.raises(sqlite3.IntegrityError), write_transaction(archive.db):
-                archive.db.execute("INSERT INTO notes (body) VALUES ('inner')")
+                archive.db.execute("INSERT INTO notes (body) VALUES ('second')")
                 with write_transaction(archive.db):
-                    archive.db.execute("INSERT INTO notes (body) VALUES ('innermost')")
-                archive.db.execute("INSERT INTO notes (body) VALUES ('outer')")  # UNIQUE
-            archive.db.execute("INSERT INTO notes (body) VALUES ('after')")
+                    archive.db.execute("INSERT INTO notes (body) VALUES ('second inner')")
+                archive.db.execute("INSERT INTO notes (body) VALUES ('middle')")  # UNIQUE
+            archive.db.execute("INSERT INTO notes (body) VALUES ('last')")
     finally:
         archive.close()
-    assert rows(path) == ["outer", "after"]
+    assert rows(path) == ["outer", "middle", "after inner", "last"]
+
+
+def test_an_article_write_whose_failure_its_caller_catches_leaves_no_index_entry(
+    path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def store_catching(archive: Archive) -> str:
+        try:  # the alert has no rule: the article's transaction fails after its indexing
+            archive.add_article(story(2, "zeta"), alerts=[{"channels": ["ops"]}])
+        except KeyError:
+            return "caught"
+        return "stored"
+
+    thread = ArchiveThread(path, name="test-writer")
+    try:
+        release, _ = held(thread)
+        first = thread.submit(store(story(1, "zeta")), grouped=True)
+        catching = thread.submit(store_catching, grouped=True)
+        last = thread.submit(store(story(3, "zeta")), grouped=True)
+        release.set()
+        assert first.result(10).created and last.result(10).created
+        assert catching.result(10) == "caught"
+    finally:
+        thread.close()
+    # The group committed as one: the caught failure's index entry went with its savepoint.
+    assert "failed at its commit" not in caplog.text
+    assert found(path, "zeta") == ["http://x.test/1", "http://x.test/3"]
+    index_is_whole(path)
+
+
+def test_a_group_whose_commit_fails_runs_its_calls_again_one_by_one(
+    path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def bad_index_write(archive: Archive) -> None:
+        archive._index_write("INSERT INTO no_such_table VALUES (?)", [99])
+
+    thread = ArchiveThread(path, name="test-writer")
+    try:
+        release, _ = held(thread)
+        first = thread.submit(store(story(1, "eta")), grouped=True)
+        bad = thread.submit(bad_index_write, grouped=True)
+        last = thread.submit(note("n"), grouped=True)
+        release.set()
+        assert first.result(10).created and last.result(10) == "n"
+        with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+            bad.result(10)
+    finally:
+        thread.close()
+    assert "a group of 3 archive writes failed at its commit" in caplog.text
+    assert found(path, "eta") == ["http://x.test/1"] and rows(path) == ["n"]
+    index_is_whole(path)
