@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,6 +74,14 @@ def held(thread: ArchiveThread) -> tuple[threading.Event, Future[None]]:
     return release, future
 
 
+def grouped(thread: ArchiveThread, *functions: Callable[[Archive], Any]) -> list[Future[Any]]:
+    """Submit ``functions`` as grouped calls that wait together (one group)."""
+    release, _ = held(thread)
+    futures = [thread.submit(function, grouped=True) for function in functions]
+    release.set()
+    return futures
+
+
 def test_calls_waiting_together_share_one_transaction_and_hear_after_its_commit(
     path: Path,
 ) -> None:
@@ -113,11 +123,7 @@ def test_a_failing_call_undoes_only_its_own_writes(path: Path) -> None:
 
     thread = ArchiveThread(path, name="test-writer")
     try:
-        release, _ = held(thread)
-        first = thread.submit(note("a"), grouped=True)
-        failing = thread.submit(half_then_fail, grouped=True)
-        last = thread.submit(note("b"), grouped=True)
-        release.set()
+        first, failing, last = grouped(thread, note("a"), half_then_fail, note("b"))
         assert first.result(10) == "a" and last.result(10) == "b"
         with pytest.raises(sqlite3.IntegrityError):
             failing.result(10)
@@ -161,11 +167,7 @@ def test_a_call_that_destroys_the_transaction_fails_those_before_it_not_after(
     add_boom_trigger(path)
     thread = ArchiveThread(path, name="test-writer")
     try:
-        release, _ = held(thread)
-        before = thread.submit(note("a"), grouped=True)
-        boom = thread.submit(note("boom"), grouped=True)
-        after = thread.submit(note("b"), grouped=True)
-        release.set()
+        before, boom, after = grouped(thread, note("a"), note("boom"), note("b"))
         with pytest.raises(GroupRolledBack):
             before.result(10)
         with pytest.raises(sqlite3.IntegrityError, match="boom"):
@@ -259,9 +261,7 @@ def test_a_groups_index_writes_make_one_segment_of_the_index(path: Path) -> None
     try:
         thread.submit(store(story(0, "alpha")), grouped=True).result(10)
         before = index_segments(path)
-        release, _ = held(thread)
-        futures = [thread.submit(store(story(n, "alpha")), grouped=True) for n in range(1, 9)]
-        release.set()
+        futures = grouped(thread, *(store(story(n, "alpha")) for n in range(1, 9)))
         assert all(f.result(10).created for f in futures)
     finally:
         thread.close()
@@ -279,11 +279,9 @@ def test_a_failing_calls_index_writes_go_with_its_savepoint(path: Path) -> None:
 
     thread = ArchiveThread(path, name="test-writer")
     try:
-        release, _ = held(thread)
-        first = thread.submit(store(story(1, "beta")), grouped=True)
-        failing = thread.submit(store_then_fail, grouped=True)
-        last = thread.submit(store(story(3, "beta")), grouped=True)
-        release.set()
+        first, failing, last = grouped(
+            thread, store(story(1, "beta")), store_then_fail, store(story(3, "beta"))
+        )
         first.result(10), last.result(10)
         with pytest.raises(RuntimeError):
             failing.result(10)
@@ -296,10 +294,7 @@ def test_a_failing_calls_index_writes_go_with_its_savepoint(path: Path) -> None:
 def test_a_revision_in_the_same_group_leaves_the_index_on_its_text(path: Path) -> None:
     thread = ArchiveThread(path, name="test-writer")
     try:
-        release, _ = held(thread)
-        first = thread.submit(store(story(1, "gamma")), grouped=True)
-        revised = thread.submit(store(story(1, "delta")), grouped=True)
-        release.set()
+        first, revised = grouped(thread, store(story(1, "gamma")), store(story(1, "delta")))
         assert first.result(10).created and revised.result(10).revised
     finally:
         thread.close()
@@ -311,11 +306,9 @@ def test_index_writes_held_for_a_destroyed_transaction_are_dropped(path: Path) -
     add_boom_trigger(path)
     thread = ArchiveThread(path, name="test-writer")
     try:
-        release, _ = held(thread)
-        before = thread.submit(store(story(1, "epsilon")), grouped=True)
-        boom = thread.submit(note("boom"), grouped=True)
-        after = thread.submit(store(story(2, "epsilon")), grouped=True)
-        release.set()
+        before, boom, after = grouped(
+            thread, store(story(1, "epsilon")), note("boom"), store(story(2, "epsilon"))
+        )
         with pytest.raises(GroupRolledBack):
             before.result(10)
         with pytest.raises(sqlite3.IntegrityError, match="boom"):
@@ -365,11 +358,9 @@ def test_an_article_write_whose_failure_its_caller_catches_leaves_no_index_entry
 
     thread = ArchiveThread(path, name="test-writer")
     try:
-        release, _ = held(thread)
-        first = thread.submit(store(story(1, "zeta")), grouped=True)
-        catching = thread.submit(store_catching, grouped=True)
-        last = thread.submit(store(story(3, "zeta")), grouped=True)
-        release.set()
+        first, catching, last = grouped(
+            thread, store(story(1, "zeta")), store_catching, store(story(3, "zeta"))
+        )
         assert first.result(10).created and last.result(10).created
         assert catching.result(10) == "caught"
     finally:
@@ -388,11 +379,7 @@ def test_a_group_whose_commit_fails_runs_its_calls_again_one_by_one(
 
     thread = ArchiveThread(path, name="test-writer")
     try:
-        release, _ = held(thread)
-        first = thread.submit(store(story(1, "eta")), grouped=True)
-        bad = thread.submit(bad_index_write, grouped=True)
-        last = thread.submit(note("n"), grouped=True)
-        release.set()
+        first, bad, last = grouped(thread, store(story(1, "eta")), bad_index_write, note("n"))
         assert first.result(10).created and last.result(10) == "n"
         with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
             bad.result(10)
