@@ -217,3 +217,38 @@ def test_header_lines_stop_at_the_body_on_a_large_page() -> None:
     from crawler.text.extract import _header_texts
 
     assert _header_texts(lxml.html.fromstring(html)) == ["2026-03-18 09:30 来源：新华社"]
+
+
+_ELEMENTS_BY_NAME_HTML = (
+    "<html><head><title>t</title><meta name='x' id='m'></head><body class='page'>"
+    "<div class='' id='a'><p class='xtitle subtitle'>sub</p><span id=''>e</span></div>"
+    "<h2 class='title'>h</h2><section class='news-title' id='s'><b>bold</b>"
+    "<div class='titles'>not a title class</div><i class='title-bar'>no</i></section>"
+    "<!-- c --><ul><li><a href='/1'>1</a></li><li class='pl'>pl</li></ul><dt>dt</dt>"
+    "<article><strong id='st'>s</strong><em class='title'>em</em></article></body></html>"
+)
+
+
+def test_named_and_heading_elements_are_found_in_document_order() -> None:
+    """``blocks`` and the header lines find elements through their ``class`` and ``id``
+    attributes: the same elements, once each, in document order, as a test of every
+    element (empty values, both attributes, fragments and comments included)."""
+    from crawler.text import blocks
+    from crawler.text import extract
+
+    tree = lxml.html.fromstring(_ELEMENTS_BY_NAME_HTML)
+    elements = [e for e in tree.iter() if isinstance(e.tag, str)]
+    named = [e for e in elements if e.get("class") is not None or e.get("id") is not None]
+    headings = [
+        e
+        for e in elements
+        if e.tag in {"h1", "h2", "h3", "h4", "h5", "h6", "dt", "strong", "b"}
+        or (e.get("class") or "").endswith("title")
+    ]
+    assert blocks._NAMED_XPATH(tree) == named
+    assert blocks._HEADINGS_XPATH(tree) == headings
+    assert [e.tag for e in headings] == ["p", "h2", "section", "b", "dt", "strong", "em"]
+    assert extract._NAMED_XPATH(tree) == named
+    for fragment in tree.iter("section", "article", "li"):
+        within = [e for e in named if e is fragment or fragment in e.iterancestors()]
+        assert extract._NAMED_XPATH(fragment) == within

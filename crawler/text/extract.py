@@ -161,7 +161,10 @@ _BODY_LINE = 60
 
 
 _UNREAD_TAGS = frozenset({"script", "style"})
-_NAMED_XPATH = etree.XPath("descendant-or-self::*[@class or @id]")  # (tree may be a fragment)
+# (tree may be a fragment; elements found through their attributes, as in ``blocks``)
+_NAMED_XPATH = etree.XPath(
+    "(descendant-or-self::node()/@class|descendant-or-self::node()/@id)/.."
+)
 
 
 def _texts_within(node: etree._Element) -> Iterator[str]:
