@@ -128,6 +128,37 @@ def test_an_article_event_in_parts_joins_into_the_event_itself() -> None:
     assert wire.loads(head + packed + tail) == whole
 
 
+def test_a_request_is_recorded_as_scrapy_records_it() -> None:
+    """A queued request's record names its callbacks from the spider's methods looked up
+    once, and is what Scrapy's ``to_dict`` makes; Scrapy's refusal of a callback that is no
+    method of the spider stands, and the request keeps its callbacks either way."""
+    from scrapy import Request
+    from scrapy.utils.request import request_from_dict
+
+    from spiders.source import SourceSpider
+
+    spider = SourceSpider(source="s")
+    names = wire.method_names(spider)
+    requests = [
+        Request("https://a.test/1", callback=spider.parse_article, errback=spider.on_error,
+                meta={"newswatch_source": "s"}, headers={"If-None-Match": '"x"'}, priority=3),
+        Request("https://a.test/2", callback=spider.parse_sitemap, dont_filter=True),
+        Request("https://a.test/3"),
+    ]  # fmt: skip
+    for request in requests:
+        record = wire.request_dict(request, spider, names)
+        assert record == request.to_dict(spider=spider)
+        assert (request.callback, request.errback) == (
+            request_from_dict(record, spider=spider).callback,
+            request_from_dict(record, spider=spider).errback,
+        )
+    assert wire.request_dict(requests[0], spider, names)["callback"] == "parse_article"
+    stray = Request("https://a.test/4", callback=print)
+    with pytest.raises(ValueError, match="not an instance method"):
+        wire.request_dict(stray, spider, names)
+    assert stray.callback is print
+
+
 def test_a_command_that_cannot_be_added_fails_alone(prefix: str) -> None:
     async def body(batch: Coalescer, client: Any) -> Any:
         key = f"{prefix}:n"

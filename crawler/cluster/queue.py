@@ -117,7 +117,11 @@ class SourceStreams(Base):  # type: ignore[misc]
         self.outage = runtime.cluster_outage
         self.fingerprinter = spider.crawler.request_fingerprinter
         self.script_sync = server.register_script(_SCHEDULE)
+        self.method_names = wire.method_names(spider)
         runtime.cluster_queue = self
+
+    def _encode_request(self, request: Request) -> bytes:
+        return wire.dumps(wire.request_dict(request, self.spider, self.method_names))
 
     # -- which streams -------------------------------------------------------------------
 
