@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 if TYPE_CHECKING:
     from crawler.config import Config
@@ -150,12 +150,29 @@ def secret_values(config: Config) -> set[str]:
 
 def url_secrets(url: str) -> set[str]:
     """What gives a secret URL (a webhook) away, even quoted without its host: the URL,
-    its password, path, query, and path segments long enough to be tokens."""
+    its password and query, the path segments and query values that look like tokens,
+    and the path itself when it holds one. A path of plain words (``/alerts``) gives
+    nothing away and is left alone: hiding it would blank that word out of every log
+    line."""
     parts = urlsplit(url)
-    values = {url, parts.path, parts.path.lstrip("/"), parts.query}
-    values.update(s for s in parts.path.split("/") if len(s) >= 16)
-    values.add(_url_password(url) or "")
+    path_tokens = {s for s in parts.path.split("/") if _token_like(s)}
+    query_tokens = {v for _, v in parse_qsl(parts.query) if _token_like(v)}
+    values = {url, parts.query, _url_password(url) or "", *path_tokens, *query_tokens}
+    if path_tokens:
+        values |= {parts.path, parts.path.lstrip("/")}
     return {v for v in values if len(v) >= MIN_SECRET_LENGTH}
+
+
+def _token_like(segment: str) -> bool:
+    """A path segment or query value that may be a credential: long (16 characters or
+    more), or of 8 or more that mix letters and digits (``3f9a1c7e``); not a word."""
+    if len(segment) >= 16:
+        return True
+    return (
+        len(segment) >= 8
+        and any(c.isdigit() for c in segment)
+        and any(c.isalpha() for c in segment)
+    )
 
 
 def config_warnings(config: Config) -> list[str]:

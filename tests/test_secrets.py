@@ -127,6 +127,42 @@ def test_partly_referenced_values_count_as_from_the_environment(
     assert "desk" not in values  # the username is not a secret
 
 
+@pytest.mark.parametrize(
+    ("url", "hidden", "kept"),
+    [
+        # a path of plain words gives nothing away: the words stay in every other line
+        ("http://127.0.0.1:18660/accept", [], ["/tmp/accept/a.db", "accept"]),
+        ("https://alerts.example/alerts", [], ["3 alerts sent", "/alerts"]),
+        (
+            "https://open.feishu.example/open-apis/bot/v2/hook/2b5d1c6e-0a0b-4c4d-9e9f-0123456789ab",
+            [
+                "open-apis/bot/v2/hook/2b5d1c6e-0a0b-4c4d-9e9f-0123456789ab",
+                "2b5d1c6e-0a0b-4c4d-9e9f-0123456789ab",
+            ],
+            ["bot", "hook"],
+        ),
+        ("https://hooks.example/h/3f9a1c7e", ["3f9a1c7e", "/h/3f9a1c7e"], ["/h/"]),
+        (
+            "https://qyapi.example/cgi-bin/webhook/send?key=693a91f6-7c1d-4bc4-97a0-0ec2a1fa5aaa",
+            ["693a91f6-7c1d-4bc4-97a0-0ec2a1fa5aaa"],
+            ["cgi-bin/webhook/send"],
+        ),
+    ],
+)
+def test_a_webhook_url_hides_its_tokens_not_its_words(
+    url: str, hidden: list[str], kept: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOK_URL", url)
+    text = CHANNELS.format(webhook='"${HOOK_URL}"', password='"hunter2-x"')
+    redactor = Redactor(secret_values(parse_config(text, path="n.toml")))
+    line = f"posting to {url} failed; " + " | ".join(hidden + kept)
+    redacted = redactor.redact(line)
+    assert url not in redacted and redacted.startswith("posting to [redacted] failed; ")
+    for value in hidden:
+        assert value not in redacted, redacted
+    assert redacted.endswith(" | ".join(["[redacted]"] * len(hidden) + kept)), redacted
+
+
 def test_config_errors_do_not_echo_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_WEBHOOK_URL", "xoxb-not-a-url-but-a-bot-token")
     text = CHANNELS.format(webhook='"${SLACK_WEBHOOK_URL}"', password='"x"')
