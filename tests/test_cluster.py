@@ -8,6 +8,7 @@ import json
 import random
 import re
 import shutil
+import socket
 import subprocess
 import time
 from collections import Counter
@@ -528,7 +529,7 @@ def test_a_worker_that_stops_heart_beating_raises_one_alarm(
     config = write_config(f"""
 [archive]
 path = "{db}"
-{cluster_config(prefix, worker_timeout="2s")}
+{cluster_config(prefix, worker_timeout="2s", lease="4s")}
 [alarms]
 channels = ["slack"]
 [[sources]]
@@ -543,6 +544,10 @@ webhook_url = "{slack.url}"
 """)
     for archive, worker in nodes(config, tmp_path, ["archive", "worker"]):
         wait_until(lambda: finished_checks(db), 60, "a first check")
+        # as if it died mid-download: a slot it holds on a host, for the next minute
+        holders = f"{prefix}:host:portal.test:holders"
+        client.zadd(holders, {f"{socket.gethostname()}:{worker.pid}:7": time.time() * 1000 + 6e4})
+        client.zadd(holders, {"another-worker:1": time.time() * 1000 + 6e4})
         worker.kill()
         wait_until(
             lambda: query(db, "SELECT 1 FROM alarms WHERE kind = 'worker' AND event = 'raised'"),
@@ -552,10 +557,15 @@ webhook_url = "{slack.url}"
         status = run_cli("--config", str(config), "status")
         assert status.returncode == 1 and f":{worker.pid} has not heart-beaten" in status.stdout
         wait_until(lambda: slack.delivered, 20, "the alarm message")
+        # once silent for the lease, its slot goes back (the other worker's stays)
+        wait_until(lambda h=holders: client.zcard(h) == 1, 20, "its host slot given back")
+        assert client.zrange(holders, 0, -1) == [b"another-worker:1"]
         time.sleep(3)
         assert archive.stop() == 0
     assert len(query(db, "SELECT 1 FROM alarms WHERE kind = 'worker'")) == 1  # once, not per look
-    assert "stopped heart-beating" in json.dumps(slack.delivered, ensure_ascii=False)
+    delivered = json.dumps(slack.delivered, ensure_ascii=False)
+    assert "stopped heart-beating" in delivered and "no other worker is heart-beating" in delivered
+    assert "gave back 1 host slot(s) of worker" in archive.text()
 
 
 def test_a_rediss_url_works(portal: PortalServer, tmp_path: Path, write_config) -> None:  # type: ignore[no-untyped-def]

@@ -133,3 +133,49 @@ def test_a_take_of_no_source_keeps_the_slots_but_not_the_delay(
     assert take(keys=holders, args=["w1:3", 60_000, 2, -1]) == 0  # robots.txt goes
     assert client.get(holders[1]) == next_at  # and the page's next start is where it was
     assert take(keys=holders, args=["w1:4", 60_000, 2, -1]) == -1  # both slots held
+
+
+def test_a_dead_workers_host_slots_are_given_back(redis_keys: tuple[Any, Keys]) -> None:
+    """Every slot a worker holds, on every host, goes back at once; those of a worker
+    whose name it begins with, of the other workers and of another cluster stay."""
+    import asyncio
+
+    import redis.asyncio
+
+    from crawler.cluster.politeness import _TAKE, free_slots_of, holder_prefix
+    from tests.cluster_support import REDIS_URL
+
+    client, keys = redis_keys
+    other = Keys(keys.prefix + "-other")
+    take = client.register_script(_TAKE)
+    held = {"vm:12": 0, "vm:123": 0}
+    for i, host in enumerate(["a.test", "b.test", "[::1]", "c.test"]):
+        for worker in held:
+            if i < 3 or worker == "vm:123":
+                holder = f"{holder_prefix(worker)}{i}"
+                args = [holder, 60_000, 4, 0]
+                assert take(keys=[keys.host_holders(host), keys.host_next(host)], args=args) == 0
+                held[worker] += 1
+    take(
+        keys=[other.host_holders("a.test"), other.host_next("a.test")],
+        args=["vm:12:9", 60_000, 4, 0],
+    )
+
+    async def free(worker: str) -> int:
+        async_client = redis.asyncio.Redis.from_url(REDIS_URL)
+        try:
+            return await free_slots_of(async_client, keys, worker)
+        finally:
+            await async_client.aclose()
+
+    try:
+        assert asyncio.run(free("vm:12")) == held["vm:12"] == 3
+        assert asyncio.run(free("vm:12")) == 0  # nothing left of it
+        remaining = sorted(
+            m.decode() for h in ["a.test", "b.test", "[::1]", "c.test"]
+            for m in client.zrange(keys.host_holders(h), 0, -1)
+        )  # fmt: skip
+        assert remaining == ["vm:123:0", "vm:123:1", "vm:123:2", "vm:123:3"]
+        assert client.zrange(other.host_holders("a.test"), 0, -1) == [b"vm:12:9"]
+    finally:
+        drop_prefix(client, other.prefix)

@@ -37,6 +37,7 @@ from crawler.cluster import wire
 from crawler.cluster.connection import async_client, sync_client
 from crawler.cluster.keys import ARCHIVE_GROUP, Keys
 from crawler.cluster.outage import REDIS_AWAY, Outage
+from crawler.cluster.politeness import free_slots_of
 from crawler.cluster.queue import ensure_group
 from crawler.daemon import Daemon
 from crawler.extensions import CheckResult
@@ -142,6 +143,7 @@ class ArchiveNode:
         self.tallies: dict[str, _Tally] = {}
         self.spiders: dict[str, SourceSpider] = {}
         self.stale_workers: set[str] = set()
+        self.freed_workers: set[str] = set()  # silent workers whose host slots went back
         self.newer_records = False
         self.handled = 0
 
@@ -527,24 +529,56 @@ class ArchiveNode:
                 LOGGER.warning("reading the workers' heartbeats failed: %s", exc)
                 continue
             now = datetime.now(UTC)
+            ages = {}
             for raw, value in beats.items():
                 worker = raw.decode() if isinstance(raw, bytes) else str(raw)
                 beat = wire.loads(value)
                 at = datetime.fromisoformat(str(beat["heartbeat_at"]).replace("Z", "+00:00"))
-                age = (now - at).total_seconds()
+                ages[worker] = (now - at).total_seconds()
+            for worker, age in ages.items():
                 if age > stale_after * 20:
                     # long gone (killed, its machine lost): no longer listed or alarmed
                     await self.client.hdel(self.keys.workers, worker)
                     self.stale_workers.discard(worker)
+                    self.freed_workers.discard(worker)
                     LOGGER.info("forgot worker %s, silent for %.0f s", worker, age)
-                elif age > stale_after and worker not in self.stale_workers:
+                    continue
+                if age > stale_after and worker not in self.stale_workers:
                     self.stale_workers.add(worker)
-                    self._alarm(worker, "raised", f"worker {worker} stopped heart-beating "
-                                f"{age:.0f} s ago; what it held goes to the others after the "
-                                "lease")  # fmt: skip
+                    live = sum(1 for other in ages.values() if other <= stale_after)
+                    then = (
+                        f"what it held goes to the {live} other worker(s) after the lease"
+                        if live
+                        else "no other worker is heart-beating to take over what it held"
+                    )
+                    message = f"worker {worker} stopped heart-beating {age:.0f} s ago; {then}"
+                    self._alarm(worker, "raised", message)
                 elif age <= stale_after and worker in self.stale_workers:
                     self.stale_workers.discard(worker)
+                    self.freed_workers.discard(worker)
                     self._alarm(worker, "recovered", f"worker {worker} is heart-beating again")
+                if age > max(stale_after, cluster.lease_seconds):
+                    await self._free_slots(worker, age)
+
+    async def _free_slots(self, worker: str, age: float) -> None:
+        """Give back the host slots of a worker silent for longer than the lease, once:
+        its requests go to the others then, and its hosts' slots with them (else they
+        would wait for the slots to expire, the download timeout + 30 s)."""
+        if worker in self.freed_workers:
+            return
+        try:
+            freed = await free_slots_of(self.client, self.keys, worker)
+        except REDIS_AWAY as exc:
+            self.outage.failed(exc, "giving a silent worker's host slots back")
+            return
+        except Exception as exc:  # they expire by themselves
+            LOGGER.warning("giving worker %s's host slots back failed: %s", worker, exc)
+            freed = 0
+        self.freed_workers.add(worker)
+        if freed:
+            LOGGER.info(
+                "gave back %d host slot(s) of worker %s, silent for %.0f s", freed, worker, age
+            )
 
     def _alarm(self, worker: str, event: str, message: str) -> None:
         log = LOGGER.warning if event == "raised" else LOGGER.info

@@ -63,3 +63,9 @@ class Keys:
 
     def host_next(self, host: str) -> str:
         return f"{self.prefix}:host:{host}:next"
+
+    @property
+    def all_host_holders(self) -> str:
+        """A ``SCAN`` pattern of every host's holders (a key prefix holds no pattern
+        characters: ``[cluster] key_prefix`` is letters, digits, ``.``, ``_``, ``-``)."""
+        return f"{self.prefix}:host:*:holders"

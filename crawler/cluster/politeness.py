@@ -7,7 +7,9 @@ last before the download, the first to see its answer) takes a slot before a req
 leaves and gives it back when it ends, before retries and redirects make new requests
 from it; the check-and-take is one Lua
 script, timed by the Redis server's clock, so workers on machines whose clocks differ
-still agree. A slot a dead worker held expires after the download timeout. A request
+still agree. A slot a dead worker held is given back by the archive node once the
+worker has been silent for the lease (:func:`free_slots_of`), when the others take its
+requests over, and expires after the download timeout + 30 s anyway. A request
 from the queue whose host has no slot free goes back to the worker's queue to wait
 (:mod:`crawler.cluster.hostwaits`), leaving its place to requests for other hosts; one
 the downloader was asked for directly (robots.txt) waits where it is, for the host's
@@ -36,7 +38,7 @@ from crawler.resources import runtime_for
 from crawler.runtime import Runtime
 from crawler.text.urls import host_of
 
-__all__ = ["GlobalHostSlots"]
+__all__ = ["GlobalHostSlots", "free_slots_of", "holder_prefix"]
 
 # KEYS: holders (sorted set: holder -> expiry ms), next allowed start (ms)
 # ARGV: holder, expiry ms from now, concurrency, delay ms (-1: a request of no source,
@@ -62,7 +64,33 @@ if delay > 0 then redis.call('SET', KEYS[2], now + delay, 'PX', delay) end
 return 0
 """
 
+# KEYS: a host's holders; ARGV: a worker's holder prefix. Removes that worker's holders.
+_FREE = """
+local gone = 0
+for _, holder in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if string.sub(holder, 1, #ARGV[1]) == ARGV[1] then
+    redis.call('ZREM', KEYS[1], holder)
+    gone = gone + 1
+  end
+end
+return gone
+"""
+
 SLOT = "newswatch_host_slot"
+
+
+def holder_prefix(worker: str) -> str:
+    """What every host slot ``worker`` holds is named with."""
+    return f"{worker}:"
+
+
+async def free_slots_of(client: Any, keys: Keys, worker: str) -> int:
+    """Give back every host slot ``worker`` holds (a dead worker: the archive node calls
+    this once its requests have gone to the others); how many there were."""
+    freed = 0
+    async for key in client.scan_iter(match=keys.all_host_holders, count=1000):
+        freed += int(await client.eval(_FREE, 1, key, holder_prefix(worker)))
+    return freed
 
 
 class GlobalHostSlots:
@@ -91,7 +119,7 @@ class GlobalHostSlots:
         # a request of no source (robots.txt) counts against the host's slots, not its
         # sources' delays: the requests waiting for it would hold their places meanwhile
         delay = source.delay if source is not None else None
-        holder = f"{self.runtime.worker_id}:{next(self.counter)}"
+        holder = f"{holder_prefix(self.runtime.worker_id)}{next(self.counter)}"
         keys = [self.keys.host_holders(host), self.keys.host_next(host)]
         delay_ms = -1 if delay is None else int(delay * 1000)
         args = [holder, self.hold_ms, config.crawl.concurrency_per_host, delay_ms]
