@@ -48,7 +48,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from alerts.delivery import Deliverer
 from crawler import __version__, systemd
 from crawler.config import Config, ConfigError, SourceConfig, load_config
-from crawler.extensions import CheckResult
+from crawler.extensions import SHUTDOWN, CheckResult
 from crawler.redact import RedactingFilter, secret_values
 from crawler.runner import SourceCrawler
 from crawler.runtime import Runtime
@@ -206,7 +206,7 @@ class Daemon:
         if self.running_checks:
             await asyncio.wait(list(self.running_checks), timeout=STOP_GRACE)
         for slot in self.slots.values():
-            await slot.crawler.stop(reason="shutdown")
+            await slot.crawler.stop(reason=SHUTDOWN)
         if self.running_checks:
             await asyncio.wait(list(self.running_checks), timeout=5)
         self.scheduler.shutdown(wait=False)
@@ -344,6 +344,16 @@ class Daemon:
                 counts["errors"],
                 result.duration,
                 reason or result.finish_reason,
+            )
+        elif result.cut_short:
+            self.quiet.new += counts["new_articles"]
+            LOGGER.info(
+                "check %s cut short by the stop: %d new, %d unchanged, %d failed, %.2f s",
+                result.source,
+                counts["new_articles"],
+                unchanged,
+                counts["errors"],
+                result.duration,
             )
         elif counts["new_articles"] or counts["errors"]:
             self.quiet.new += counts["new_articles"]

@@ -73,6 +73,9 @@ def summarize_stats(stats: dict[str, Any]) -> dict[str, int]:
     }
 
 
+SHUTDOWN = "shutdown"  # the finish reason of a check cut short by the process's stop
+
+
 @dataclass
 class CheckResult:
     """One check of one source: its numbers, and what it did to the source's health."""
@@ -93,8 +96,16 @@ class CheckResult:
 
     @property
     def failed(self) -> bool:
-        """An entry point could not be read, or the check did not end by itself."""
-        return self.finish_reason != "finished" or self.counts["entry_errors"] > 0
+        """An entry point could not be read, or the check did not end by itself (but
+        for the process's own stop, which says nothing of the source:
+        :attr:`cut_short`)."""
+        return self.finish_reason not in ("finished", SHUTDOWN) or self.counts["entry_errors"] > 0
+
+    @property
+    def cut_short(self) -> bool:
+        """The process stopped before the check ended (neither a failure nor a success
+        of its source)."""
+        return self.finish_reason == SHUTDOWN
 
     def row(self) -> dict[str, Any]:
         kept = {

@@ -24,7 +24,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.config import Config
-from crawler.extensions import CheckResult, CheckRunner
+from crawler.extensions import SHUTDOWN, CheckResult, CheckRunner
 from crawler.runtime import Runtime, scrapy_settings
 from crawler.tls import TLSPolicies, warn_unverified
 from spiders.source import SourceSpider
@@ -118,7 +118,7 @@ class SourceCrawler:
             await self.stop(reason="check_timeout")
             return await done
 
-    async def stop(self, *, reason: str = "shutdown") -> None:
+    async def stop(self, *, reason: str = SHUTDOWN) -> None:
         """Close the crawler (a running check ends with ``reason``)."""
         crawler, task = self.crawler, self._task
         self.crawler = self._task = None

@@ -189,6 +189,10 @@ class IndexHold:
         del self.writes[mark:]
 
 
+# The crawl_runs columns an article stored after its check was recorded adds to.
+_LATE_COLUMNS = ("pages", "new_articles", "unchanged", "repaired_pages", "errors")
+
+
 class Archive:
     """An open archive. ``Archive.open(path)`` creates and migrates the file as needed;
     ``Archive.memory()`` gives an in-memory one for tests."""
@@ -722,6 +726,26 @@ class Archive:
         return record_check(
             self.db, row, policy=policy, alarm_channels=alarm_channels, failed=failed
         )
+
+    def count_late_articles(self, counts: Mapping[str, Mapping[str, int]]) -> int:
+        """Add to each check's ``crawl_runs`` row (by ``run_id``) the articles stored after
+        it was recorded, by column (``pages``, ``new_articles``, ``unchanged``,
+        ``repaired_pages``, ``errors``): what a cluster's workers hand over after their
+        check timed out, or after the archive node that ran it stopped. Returns the rows
+        changed."""
+        changed = 0
+        with self._writing():
+            for run_id, count in counts.items():
+                columns = [c for c in _LATE_COLUMNS if count.get(c)]
+                if not columns:
+                    continue
+                changed += self.db.execute(
+                    "UPDATE crawl_runs SET "
+                    + ", ".join(f"{c} = coalesce({c}, 0) + ?" for c in columns)
+                    + " WHERE run_id = ?",
+                    [*(count[c] for c in columns), run_id],
+                ).rowcount
+        return changed
 
     def crawl_runs(self, run_id: str) -> list[dict[str, Any]]:
         return list(

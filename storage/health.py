@@ -167,6 +167,8 @@ def record_check(
             health["consecutive_failures"] = int(health.get("consecutive_failures") or 0) + 1
             health["last_failure_at"] = stamp
             health["last_error"] = _last_error(db, row)
+        elif row.get("finish_reason") == "shutdown":
+            pass  # cut short by the process's own stop: neither a failure nor a success
         else:
             health["consecutive_failures"] = 0
             health["last_success_at"] = stamp

@@ -230,6 +230,54 @@ delay = 0
     assert query(db, "SELECT count(*), count(DISTINCT story_id) FROM alerts")[0] == (40, 40)
 
 
+def test_an_archive_node_stopped_mid_check_counts_what_comes_after(
+    redis_prefix: tuple[Any, str], tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM of the archive node mid-check: the check is recorded as cut short, neither
+    a failure of its source nor a success, and the articles its workers hand over after
+    that (stored by the next node) are added to its row: the rows add up to the archive."""
+    client, prefix = redis_prefix
+    db = tmp_path / "a.db"
+    rng, words = random.Random(6), common_words()
+    articles = [distinct_article(i, rng, words) for i in range(60)]
+    with PortalServer(0, articles=articles) as portal:
+        portal.latency = 0.5  # the check outlasts the node's 10 s to stop
+        config = write_config(f"""
+[archive]
+path = "{db}"
+{cluster_config(prefix)}
+[crawl]
+workers = 1
+[[sources]]
+name = "sitemap"
+sitemaps = ["{portal.base}/sitemap.xml"]
+interval = "1h"
+delay = 0
+""")
+        for archive, worker in nodes(config, tmp_path, ["archive", "worker"]):
+            wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] >= 5, 60,
+                       "some articles")  # fmt: skip
+            assert archive.stop() == 0
+            cut = query(db, "SELECT run_id, finish_reason, new_articles FROM crawl_runs")
+            assert len(cut) == 1 and cut[0][1] == "shutdown" and cut[0][2] < 60, cut
+            for again in nodes(config, tmp_path, ["archive"]):
+                wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] == 60, 90,
+                           "every article")  # fmt: skip
+                wait_until(
+                    lambda: query(db, "SELECT sum(new_articles) FROM crawl_runs")[0][0] == 60,
+                    30,
+                    "the articles counted in their check's row",
+                )
+                assert again[0].stop() == 0
+            assert worker.stop() == 0
+    rows = query(db, "SELECT new_articles FROM crawl_runs WHERE run_id = ?", (cut[0][0],))
+    assert rows[0][0] > cut[0][2]  # its late articles were added to it
+    health = query(db, "SELECT consecutive_failures, last_success_at FROM source_health")
+    assert health[0][0] == 0
+    log = archive.text()
+    assert "check sitemap cut short by the stop" in log and "check sitemap failed" not in log
+
+
 REPUBLISHED = re.compile(r"published [1-9]\d* archived URLs")
 
 

@@ -134,3 +134,56 @@ def test_crawl_runs_and_source_states(archive: Archive) -> None:
     assert archive.crawl_runs("r1")[0]["errors"] == 2
     states = archive.source_states()
     assert states["s"]["articles"] == 1 and states["s"]["errors"] == 2
+
+
+def test_articles_of_a_recorded_check_are_added_to_its_row(archive: Archive) -> None:
+    for run_id in ("r1", "r2"):
+        archive.record_crawl_run(
+            {"run_id": run_id, "source": "s", "new_articles": 3, "pages": 4, "errors": None}
+        )
+    late = {
+        "r1": {"pages": 2, "new_articles": 1, "unchanged": 1, "errors": 1},
+        "gone": {"pages": 5},
+    }
+    assert archive.count_late_articles(late) == 1  # no row for a check never recorded
+    r1, r2 = archive.crawl_runs("r1")[0], archive.crawl_runs("r2")[0]
+    assert (r1["pages"], r1["new_articles"], r1["unchanged"], r1["errors"]) == (6, 4, 1, 1)
+    assert (r2["pages"], r2["new_articles"], r2["unchanged"], r2["errors"]) == (4, 3, None, None)
+
+
+def test_a_check_cut_short_by_a_stop_is_neither_a_failure_nor_a_success(
+    archive: Archive,
+) -> None:
+    from storage.health import AlarmPolicy
+
+    policy = AlarmPolicy(failures=3)
+
+    def check(reason: str, *, failed: bool, at: str) -> object:
+        row = {"run_id": at, "source": "s", "finished_at": at, "finish_reason": reason}
+        return archive.record_check(row, policy=policy, failed=failed)
+
+    check("finished", failed=False, at="2026-12-01T00:00:00Z")
+    check("check_timeout", failed=True, at="2026-12-01T01:00:00Z")
+    check("check_timeout", failed=True, at="2026-12-01T02:00:00Z")
+    report = check("shutdown", failed=False, at="2026-12-01T03:00:00Z")
+    health = archive.db.execute(
+        "SELECT consecutive_failures, last_success_at, last_failure_at FROM source_health"
+    ).fetchone()
+    assert report.consecutive_failures == 2  # type: ignore[attr-defined]
+    assert health == (2, "2026-12-01T00:00:00Z", "2026-12-01T02:00:00Z")
+    check("check_timeout", failed=True, at="2026-12-01T04:00:00Z")  # the third in a row
+    assert archive.db.execute("SELECT state FROM source_health").fetchone() == ("failing",)
+
+
+def test_a_check_result_cut_short_by_the_stop_has_not_failed() -> None:
+    from crawler.extensions import CheckResult
+
+    result = CheckResult(source="s", run_id="r", trigger="daemon", started_at="a")
+    for reason, failed, cut_short in [
+        ("finished", False, False),
+        ("shutdown", False, True),
+        ("check_timeout", True, False),
+        ("error: boom", True, False),
+    ]:
+        result.finish_reason = reason
+        assert (result.failed, result.cut_short) == (failed, cut_short), reason

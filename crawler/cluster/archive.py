@@ -40,7 +40,7 @@ from crawler.cluster.outage import REDIS_AWAY, Outage
 from crawler.cluster.politeness import free_slots_of
 from crawler.cluster.queue import ensure_group
 from crawler.daemon import Daemon
-from crawler.extensions import CheckResult
+from crawler.extensions import SHUTDOWN, CheckResult
 from crawler.page_stage import RECORD_VERSION
 from crawler.pipelines import alerts_for, archive_mapping, heavily_repaired
 from crawler.runtime import Runtime
@@ -125,7 +125,7 @@ class RemoteCheck:
     ) -> CheckResult:
         return await self.node.run_check(self.source, run_id or "", trigger, timeout)
 
-    async def stop(self, *, reason: str = "shutdown") -> None:
+    async def stop(self, *, reason: str = SHUTDOWN) -> None:
         """Nothing runs here (the workers hold the requests): a check still open ends."""
         self.node.end_checks(self.source, reason)
 
@@ -370,16 +370,20 @@ class ArchiveNode:
             except Exception as exc:  # Redis refused (out of memory, read-only): workers
                 # download those articles again, and the archive keeps them once
                 LOGGER.error("publishing what was stored to Redis failed: %s", exc)
+        late: dict[str, Counter[str]] = {}  # articles of checks already recorded
         for event, outcome in ends:
             try:
                 if event["t"] == "article":
-                    self._count_article(event, outcome)
+                    self._count_article(event, outcome, late)
                     if isinstance(event.get("done"), dict):
                         self._done(event["done"])
                 else:
                     self._done(event)
             except Exception as exc:  # one bad event never stops the node
                 LOGGER.exception("the end of a request could not be counted: %s", exc)
+        if late:
+            counted = self.runtime.writer.submit(lambda a: a.count_late_articles(late))
+            counted.add_done_callback(_log_failure("counting articles of ended checks"))
 
     def _store(self, event: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         """Send an article event's record to the writer: a Future of what it stored, and
@@ -401,11 +405,17 @@ class ArchiveNode:
         )
         return write, mapping
 
-    def _count_article(self, event: dict[str, Any], stored: Any) -> None:
+    def _count_article(
+        self, event: dict[str, Any], stored: Any, late: dict[str, Counter[str]]
+    ) -> None:
         """Count a handled article for its check (``stored``: what the archive made of
-        it, or the exception that stopped it)."""
-        tally = self.tallies.get(event.get("check", ""))
+        it, or the exception that stopped it); for a check already recorded (it timed
+        out, or the node that ran it stopped), in ``late``, by check."""
+        check = str(event.get("check") or "")
+        tally = self.tallies.get(check)
         if tally is None:
+            if check:
+                self._count_late(late.setdefault(check, Counter()), event, stored)
             return
         record, stats = event.get("record") or {}, tally.stats
         stats["newswatch/pages"] += 1
@@ -422,6 +432,19 @@ class ArchiveNode:
             stats["newswatch/articles_revised"] += 1
         else:
             stats["newswatch/articles_duplicate"] += 1
+
+    @staticmethod
+    def _count_late(count: Counter[str], event: dict[str, Any], stored: Any) -> None:
+        """An article of a recorded check, counted as its ``crawl_runs`` row counts."""
+        count["pages"] += 1
+        if heavily_repaired((event.get("record") or {}).get("repairs") or {}):
+            count["repaired_pages"] += 1
+        if stored is None or isinstance(stored, BaseException):
+            count["errors"] += 1
+        elif stored.created:
+            count["new_articles"] += 1
+        elif not stored.revised:
+            count["unchanged"] += 1
 
     def _done(self, event: dict[str, Any]) -> None:
         tally = self.tallies.get(event.get("check", ""))
@@ -595,6 +618,17 @@ class ArchiveNode:
     async def close(self) -> None:
         await self.client.aclose()
         self.sync.close()
+
+
+def _log_failure(what: str) -> Any:
+    """A Future's done callback that logs its failure as ``what`` failing."""
+
+    def logged(done: Future[Any]) -> None:
+        exc = done.exception()
+        if exc is not None:
+            LOGGER.error("%s failed: %s", what, exc)
+
+    return logged
 
 
 class ArchiveDaemon(Daemon):

@@ -162,9 +162,7 @@ _BODY_LINE = 60
 
 _UNREAD_TAGS = frozenset({"script", "style"})
 # (tree may be a fragment; elements found through their attributes, as in ``blocks``)
-_NAMED_XPATH = etree.XPath(
-    "(descendant-or-self::node()/@class|descendant-or-self::node()/@id)/.."
-)
+_NAMED_XPATH = etree.XPath("(descendant-or-self::node()/@class|descendant-or-self::node()/@id)/..")
 
 
 def _texts_within(node: etree._Element) -> Iterator[str]:
