@@ -192,17 +192,22 @@ def collect_status(
         )
     report["alerts"] = alerts
     if config.cluster is not None:
-        report["cluster"] = _cluster(config, now, attention, daemon_row)
+        report["cluster"] = _cluster(config, now, attention, daemon_row, daemon["running"])
     report["attention"] = attention
     report["healthy"] = not attention
     return report
 
 
 def _cluster(
-    config: Config, now: datetime, attention: list[str], daemon_row: dict[str, Any] | None
+    config: Config,
+    now: datetime,
+    attention: list[str],
+    daemon_row: dict[str, Any] | None,
+    archive_running: bool,
 ) -> dict[str, Any]:
     """The workers (last heartbeat, pages per minute, errors), the queues' depths and what
-    waits for the archive node, read from Redis."""
+    waits for the archive node, read from Redis; what waits while no archive node runs
+    needs attention (the workers' articles are not stored meanwhile)."""
     from crawler.cluster import wire
     from crawler.cluster.connection import sync_client
     from crawler.cluster.keys import ARCHIVE_GROUP, WORKER_GROUP, Keys
@@ -233,6 +238,8 @@ def _cluster(
         backlog = int(client.xlen(keys.events))
         out["events_backlog"] = backlog
         out["events_in_progress"] = _group_pending(client, keys.events, ARCHIVE_GROUP)
+        if backlog and not archive_running:
+            attention.append(f"{backlog} event(s) wait for the archive node, which is not running")
         role = (daemon_row or {}).get("role")
         if role == "archive" and not (daemon_row or {}).get("stopped_at") and not out["workers"]:
             attention.append("the archive node runs, but no worker is heart-beating")
@@ -332,7 +339,10 @@ def render_status(report: dict[str, Any]) -> str:
                 + (f", {kept} waiting for their host" if (kept := worker.get("waiting_for_host"))
                    else "")
             )  # fmt: skip
-        for name, queue in cluster.get("queues", {}).items():
+        queues = cluster.get("queues", {})
+        if queues and not any(q["waiting"] or q["in_flight"] for q in queues.values()):
+            lines.append(f"  queues: {len(queues)}, all empty")
+        for name, queue in queues.items():
             if queue["waiting"] or queue["in_flight"]:
                 # held: taken by a worker, in flight or waiting there for its host
                 lines.append(

@@ -260,6 +260,11 @@ delay = 0
             assert archive.stop() == 0
             cut = query(db, "SELECT run_id, finish_reason, new_articles FROM crawl_runs")
             assert len(cut) == 1 and cut[0][1] == "shutdown" and cut[0][2] < 60, cut
+            # what the worker hands over meanwhile waits, and status says so
+            wait_until(lambda: client.xlen(f"{prefix}:events"), 30, "an event waiting")
+            status = run_cli("--config", str(config), "status")
+            assert status.returncode == 1, status.stdout
+            assert "wait for the archive node, which is not running" in status.stdout
             for again in nodes(config, tmp_path, ["archive"]):
                 wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] == 60, 90,
                            "every article")  # fmt: skip
