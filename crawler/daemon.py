@@ -48,7 +48,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from alerts.delivery import Deliverer
 from crawler import __version__, systemd
 from crawler.config import Config, ConfigError, SourceConfig, load_config
-from crawler.extensions import SHUTDOWN, CheckResult
+from crawler.extensions import RETIRED, SHUTDOWN, CheckResult
 from crawler.redact import RedactingFilter, secret_values
 from crawler.runner import SourceCrawler
 from crawler.runtime import Runtime
@@ -212,6 +212,8 @@ class Daemon:
         self.scheduler.shutdown(wait=False)
         for task in background:
             task.cancel()
+        if background:  # each ends what it was in the middle of (a batch of events)
+            await asyncio.wait(background, timeout=STOP_GRACE)
         await self._end()
         report = await asyncio.to_thread(self.deliverer.stop, DELIVERY_GRACE)
         await self.runtime.writer.run(lambda a: record_daemon_stop(a.db, os.getpid(), utc_now()))
@@ -292,7 +294,7 @@ class Daemon:
             slot.running = False
             self.running_checks.discard(task)
             if slot.retired or not slot.keep_open:
-                await slot.crawler.stop()
+                await slot.crawler.stop(reason=RETIRED if slot.retired else SHUTDOWN)
             if not slot.retired and not self.stopping.is_set():
                 self._record_next(name)
 
@@ -345,21 +347,12 @@ class Daemon:
                 result.duration,
                 reason or result.finish_reason,
             )
-        elif result.cut_short:
+        elif counts["new_articles"] or counts["errors"] or result.cut_short:
             self.quiet.new += counts["new_articles"]
             LOGGER.info(
-                "check %s cut short by the stop: %d new, %d unchanged, %d failed, %.2f s",
+                "check %s%s: %d new, %d unchanged, %d failed, %.2f s",
                 result.source,
-                counts["new_articles"],
-                unchanged,
-                counts["errors"],
-                result.duration,
-            )
-        elif counts["new_articles"] or counts["errors"]:
-            self.quiet.new += counts["new_articles"]
-            LOGGER.info(
-                "check %s: %d new, %d unchanged, %d failed, %.2f s",
-                result.source,
+                f" cut short ({result.finish_reason})" if result.cut_short else "",
                 counts["new_articles"],
                 unchanged,
                 counts["errors"],
@@ -428,7 +421,7 @@ class Daemon:
             if self.scheduler.get_job(name) is not None:
                 self.scheduler.remove_job(name)
             if not slot.running:
-                asyncio.ensure_future(slot.crawler.stop())
+                asyncio.ensure_future(slot.crawler.stop(reason=RETIRED))
         for name in added + changed:
             self._add(new[name], first=name in added)
         asyncio.ensure_future(asyncio.to_thread(self.deliverer.reload, config))

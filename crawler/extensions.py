@@ -73,7 +73,11 @@ def summarize_stats(stats: dict[str, Any]) -> dict[str, int]:
     }
 
 
-SHUTDOWN = "shutdown"  # the finish reason of a check cut short by the process's stop
+# Finish reasons of a check the process itself cut short: its stop, its source retired
+# by a config reload. They say nothing of the source.
+SHUTDOWN = "shutdown"
+RETIRED = "retired"
+CUT_SHORT = frozenset({SHUTDOWN, RETIRED})
 
 
 @dataclass
@@ -99,13 +103,14 @@ class CheckResult:
         """An entry point could not be read, or the check did not end by itself (but
         for the process's own stop, which says nothing of the source:
         :attr:`cut_short`)."""
-        return self.finish_reason not in ("finished", SHUTDOWN) or self.counts["entry_errors"] > 0
+        ended = self.finish_reason == "finished" or self.cut_short
+        return not ended or self.counts["entry_errors"] > 0
 
     @property
     def cut_short(self) -> bool:
-        """The process stopped before the check ended (neither a failure nor a success
-        of its source)."""
-        return self.finish_reason == SHUTDOWN
+        """The process cut the check short (:data:`CUT_SHORT`): neither a failure nor a
+        success of its source."""
+        return self.finish_reason in CUT_SHORT
 
     def row(self) -> dict[str, Any]:
         kept = {
@@ -245,6 +250,7 @@ class CheckRunner:
                 policy=self.runtime.config.alarms.policy(),
                 alarm_channels=self.runtime.config.alarms.channels,
                 failed=result.failed,
+                cut_short=result.cut_short,
             )
         )
 

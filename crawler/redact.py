@@ -27,13 +27,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 if TYPE_CHECKING:
     from crawler.config import Config
 
 __all__ = [
     "REDACTED",
+    "PathSecret",
     "RedactingFilter",
     "Redactor",
     "SecretField",
@@ -133,7 +134,7 @@ def _config_fields(config: Config) -> list[SecretField]:
 
 def secret_values(config: Config) -> set[str]:
     """Every string that would give a secret of ``config`` away: the values of its
-    secret-bearing keys, the passwords, paths and query strings of those that are URLs,
+    secret-bearing keys, what :func:`url_secrets` finds in those that are URLs,
     and the environment values they were built from."""
     values: set[str] = set()
     for field in _config_fields(config):
@@ -148,31 +149,36 @@ def secret_values(config: Config) -> set[str]:
     return {v for v in values if len(v) >= MIN_SECRET_LENGTH}
 
 
+class PathSecret(str):
+    """A secret URL's path of plain words (``/newsalerts``, ``/hooks/catch/123/ab1c/``):
+    hidden where it stands as a path (followed by the end of the text or by a character
+    no path holds), not where its words are part of another path or of a sentence
+    (``/tmp/newsalerts/a.db``, ``3 alerts sent``)."""
+
+
 def url_secrets(url: str) -> set[str]:
     """What gives a secret URL (a webhook) away, even quoted without its host: the URL,
     its password and query, the path segments and query values that look like tokens,
-    and the path itself when it holds one. A path of plain words (``/alerts``) gives
-    nothing away and is left alone: hiding it would blank that word out of every log
-    line."""
+    and its path: anywhere when the path holds a token, else as a :class:`PathSecret`."""
     parts = urlsplit(url)
     path_tokens = {s for s in parts.path.split("/") if _token_like(s)}
-    query_tokens = {v for _, v in parse_qsl(parts.query) if _token_like(v)}
-    values = {url, parts.query, _url_password(url) or "", *path_tokens, *query_tokens}
+    query_values = [v for pair in parts.query.split("&") for v in pair.split("=", 1)[1:]]
+    query_tokens = {v for raw in query_values for v in {raw, unquote_plus(raw)} if _token_like(v)}
+    values: set[str] = {url, parts.query, _url_password(url) or "", *path_tokens, *query_tokens}
     if path_tokens:
         values |= {parts.path, parts.path.lstrip("/")}
+    else:
+        values |= {PathSecret(parts.path), PathSecret(parts.path.rstrip("/"))}
     return {v for v in values if len(v) >= MIN_SECRET_LENGTH}
 
 
-def _token_like(segment: str) -> bool:
-    """A path segment or query value that may be a credential: long (16 characters or
-    more), or of 8 or more that mix letters and digits (``3f9a1c7e``); not a word."""
-    if len(segment) >= 16:
+def _token_like(value: str) -> bool:
+    """A path segment or query value that may be a credential on its own: long (16
+    characters or more), or of 8 or more that mix letters and digits (``3f9a1c7e``)."""
+    if len(value) >= 16:
         return True
-    return (
-        len(segment) >= 8
-        and any(c.isdigit() for c in segment)
-        and any(c.isalpha() for c in segment)
-    )
+    has_digit = any(c.isdigit() for c in value)
+    return len(value) >= 8 and has_digit and any(c.isalpha() for c in value)
 
 
 def config_warnings(config: Config) -> list[str]:
@@ -200,28 +206,48 @@ def config_warnings(config: Config) -> list[str]:
 
 
 class Redactor:
-    """Replaces known secret values (longest first) and credential-shaped text."""
+    """Replaces known secret values (longest first), paths of plain words where they stand
+    as paths (:class:`PathSecret`) and credential-shaped text."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
+        self._paths: set[str] = set()
         self._known: re.Pattern[str] | None = None
+        self._known_paths: re.Pattern[str] | None = None
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
         """Also hide these values (shorter than 4 characters are ignored)."""
-        self._secrets.update(s for s in secrets if len(s) >= MIN_SECRET_LENGTH)
-        if self._secrets:
-            ordered = sorted(self._secrets, key=len, reverse=True)
-            self._known = re.compile("|".join(re.escape(s) for s in ordered))
+        for secret in secrets:
+            if len(secret) >= MIN_SECRET_LENGTH:
+                kind = self._paths if isinstance(secret, PathSecret) else self._secrets
+                kind.add(str(secret))
+        self._paths -= self._secrets  # hidden everywhere already
+        self._known = _alternation(self._secrets)
+        self._known_paths = _alternation(self._paths, after=_NOT_IN_A_PATH)
 
     def redact(self, text: str) -> str:
         if self._known is not None:
             text = self._known.sub(REDACTED, text)
+        if self._known_paths is not None:
+            text = self._known_paths.sub(REDACTED, text)
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)
         return text
 
     __call__ = redact
+
+
+# What follows a path where it ends: anything but a character a path (or a file name) holds.
+_NOT_IN_A_PATH = r"(?![\w.~%/-])"
+
+
+def _alternation(values: set[str], after: str = "") -> re.Pattern[str] | None:
+    """One pattern of ``values``, the longest first, each followed by ``after``."""
+    if not values:
+        return None
+    ordered = sorted(values, key=len, reverse=True)
+    return re.compile("(?:" + "|".join(re.escape(v) for v in ordered) + ")" + after)
 
 
 class RedactingFilter(logging.Filter):

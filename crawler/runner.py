@@ -118,7 +118,7 @@ class SourceCrawler:
             await self.stop(reason="check_timeout")
             return await done
 
-    async def stop(self, *, reason: str = SHUTDOWN) -> None:
+    async def stop(self, *, reason: str) -> None:
         """Close the crawler (a running check ends with ``reason``)."""
         crawler, task = self.crawler, self._task
         self.crawler = self._task = None
@@ -161,7 +161,7 @@ async def crawl_pass(
                     timeout=source.timeout_seconds if source.crawl_timeout else 3600.0,
                 )
             finally:
-                await crawler.stop()
+                await crawler.stop(reason=SHUTDOWN)  # (its check is over)
 
     shown = asyncio.ensure_future(_progress(crawlers, progress)) if progress else None
     try:

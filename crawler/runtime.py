@@ -90,6 +90,7 @@ class Runtime:
         # In a cluster: this process's name, Redis clients, whether Redis answers, and
         # the worker's queue and ledger once its crawler has built them.
         self.worker_id = ""
+        self.slot_holder = ""  # what its host slots are held under
         self.cluster_redis: Any = None
         self.cluster_async: Any = None
         self.cluster_queue: Any = None

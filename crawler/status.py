@@ -192,7 +192,9 @@ def collect_status(
         )
     report["alerts"] = alerts
     if config.cluster is not None:
-        report["cluster"] = _cluster(config, now, attention, daemon_row, daemon["running"])
+        # (whether an archive node runs is known where the archive is: its lock)
+        archive_down = report["archive_exists"] and not daemon["running"]
+        report["cluster"] = _cluster(config, now, attention, daemon_row, archive_down)
     report["attention"] = attention
     report["healthy"] = not attention
     return report
@@ -203,11 +205,11 @@ def _cluster(
     now: datetime,
     attention: list[str],
     daemon_row: dict[str, Any] | None,
-    archive_running: bool,
+    archive_down: bool,
 ) -> dict[str, Any]:
     """The workers (last heartbeat, pages per minute, errors), the queues' depths and what
-    waits for the archive node, read from Redis; what waits while no archive node runs
-    needs attention (the workers' articles are not stored meanwhile)."""
+    waits for the archive node, read from Redis; what waits while the archive here has no
+    node running on it needs attention (the workers' articles are not stored meanwhile)."""
     from crawler.cluster import wire
     from crawler.cluster.connection import sync_client
     from crawler.cluster.keys import ARCHIVE_GROUP, WORKER_GROUP, Keys
@@ -238,7 +240,7 @@ def _cluster(
         backlog = int(client.xlen(keys.events))
         out["events_backlog"] = backlog
         out["events_in_progress"] = _group_pending(client, keys.events, ARCHIVE_GROUP)
-        if backlog and not archive_running:
+        if backlog and archive_down:
             attention.append(f"{backlog} event(s) wait for the archive node, which is not running")
         role = (daemon_row or {}).get("role")
         if role == "archive" and not (daemon_row or {}).get("stopped_at") and not out["workers"]:

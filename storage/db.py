@@ -189,8 +189,19 @@ class IndexHold:
         del self.writes[mark:]
 
 
-# The crawl_runs columns an article stored after its check was recorded adds to.
-_LATE_COLUMNS = ("pages", "new_articles", "unchanged", "repaired_pages", "errors")
+# The counts of a check's crawl_runs row (crawler.extensions.summarize_stats).
+CHECK_COUNTS = (
+    "requests",
+    "responses",
+    "new_articles",
+    "unchanged",
+    "not_modified",
+    "errors",
+    "pages",
+    "empty_pages",
+    "repaired_pages",
+    "entry_errors",
+)
 
 
 class Archive:
@@ -721,29 +732,34 @@ class Archive:
         policy: AlarmPolicy,
         alarm_channels: Sequence[str] = (),
         failed: bool = False,
+        cut_short: bool = False,
     ) -> HealthReport:
         """Record one check of a source and update its health (:mod:`storage.health`)."""
         return record_check(
-            self.db, row, policy=policy, alarm_channels=alarm_channels, failed=failed
+            self.db,
+            row,
+            policy=policy,
+            alarm_channels=alarm_channels,
+            failed=failed,
+            cut_short=cut_short,
         )
 
-    def count_late_articles(self, counts: Mapping[str, Mapping[str, int]]) -> int:
-        """Add to each check's ``crawl_runs`` row (by ``run_id``) the articles stored after
-        it was recorded, by column (``pages``, ``new_articles``, ``unchanged``,
-        ``repaired_pages``, ``errors``): what a cluster's workers hand over after their
-        check timed out, or after the archive node that ran it stopped. Returns the rows
-        changed."""
+    def add_late_counts(self, counts: Mapping[tuple[str, str], Mapping[str, int]]) -> int:
+        """Add to each check's ``crawl_runs`` row, by ``(run_id, source)``, the counts (its
+        row's columns) of what was stored after the check was recorded: what a cluster's
+        workers hand over after their check timed out, or after the archive node that ran
+        it stopped. Returns the rows changed."""
         changed = 0
         with self._writing():
-            for run_id, count in counts.items():
-                columns = [c for c in _LATE_COLUMNS if count.get(c)]
+            for (run_id, source), count in counts.items():
+                columns = [c for c in CHECK_COUNTS if count.get(c)]
                 if not columns:
                     continue
                 changed += self.db.execute(
                     "UPDATE crawl_runs SET "
                     + ", ".join(f"{c} = coalesce({c}, 0) + ?" for c in columns)
-                    + " WHERE run_id = ?",
-                    [*(count[c] for c in columns), run_id],
+                    + " WHERE run_id = ? AND source = ?",
+                    [*(count[c] for c in columns), run_id, source],
                 ).rowcount
         return changed
 

@@ -146,9 +146,12 @@ def record_check(
     policy: AlarmPolicy,
     alarm_channels: Sequence[str],
     failed: bool,
+    cut_short: bool = False,
     now: datetime | None = None,
 ) -> HealthReport:
-    """Record a check (a ``crawl_runs`` row) and what it says about its source's health."""
+    """Record a check (a ``crawl_runs`` row) and what it says about its source's health.
+    A check ``cut_short`` by the process (its stop) neither adds to the source's failures
+    nor ends them."""
     moment = now or _time(row.get("finished_at")) or datetime.now(UTC)
     stamp = _iso(moment)
     source = row["source"]
@@ -167,8 +170,8 @@ def record_check(
             health["consecutive_failures"] = int(health.get("consecutive_failures") or 0) + 1
             health["last_failure_at"] = stamp
             health["last_error"] = _last_error(db, row)
-        elif row.get("finish_reason") == "shutdown":
-            pass  # cut short by the process's own stop: neither a failure nor a success
+        elif cut_short:
+            pass  # neither a failure nor a success
         else:
             health["consecutive_failures"] = 0
             health["last_success_at"] = stamp

@@ -387,6 +387,12 @@ def m010_entities_languages_origins(db: sqlite_utils.Database) -> None:
         refresh_story(db, story_id)
 
 
+def m011_crawl_runs_by_check(db: sqlite_utils.Database) -> None:
+    """A check's ``crawl_runs`` row found by its ``run_id``: a cluster's archive node adds
+    to it what is stored after the check was recorded."""
+    db.table("crawl_runs").create_index(["run_id", "source"], if_not_exists=True)
+
+
 MIGRATIONS: list[Migration] = [
     m001_core_tables,
     m002_full_text_search,
@@ -398,6 +404,7 @@ MIGRATIONS: list[Migration] = [
     m008_search_index_keeps_its_text,
     m009_foreign_keys,
     m010_entities_languages_origins,
+    m011_crawl_runs_by_check,
 ]
 
 

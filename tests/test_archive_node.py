@@ -223,3 +223,51 @@ def test_malformed_events_and_a_refusing_redis_stop_nothing(
     assert result.stats["newswatch/articles_new"] == 2
     assert result.stats["newswatch/errors/archive"] == 1
     assert node.runtime.reader.call(lambda a: a.count_articles()) == 2
+
+
+def test_what_comes_after_a_recorded_check_is_added_to_its_row(node: ArchiveNode) -> None:
+    """A check ended (the node stopping) before its requests were all done: the articles
+    and request ends that come after it are counted in its row as they would have been
+    while it was open, so the row adds up to what its crawl stored."""
+    records = [processed(i) for i in range(6)]
+    feed = "http://portal.test/feeds/zh.xml"
+    first = [
+        *(event(t="spawn", check="c1") for _ in range(len(records) + 3)),
+        event(**done("c1", feed, status=200)),
+        *(article("c1", rec) for rec in records[:2]),
+    ]
+    after = [
+        *(article("c1", rec) for rec in records[2:]),
+        event(**done("c1", "http://portal.test/e.html", status=200, empty=True)),
+        event(**done("c1", "http://portal.test/k.html", status=200, known=1)),
+        event(**done("c1", "http://portal.test/x.html", error="http")),
+        event(**done("c1", "http://portal.test/x.html", again=1)),  # a repeat: not counted
+        event(**done("c9", "http://portal.test/y.html", status=200)),  # no row: nothing
+    ]
+
+    async def scenario() -> Any:
+        result = asyncio.create_task(node.run_check("portal", "c1", "test", 30))
+        while "c1" not in node.tallies:
+            await asyncio.sleep(0.01)
+        await node._handle(first)
+        node.end_checks("portal", "shutdown")
+        ended = await asyncio.wait_for(result, 10)
+        await node._handle(after)
+        await node.runtime.writer.run(lambda _archive: None)  # what was posted is done
+        return ended
+
+    ended = run(node, scenario)
+    assert ended.finish_reason == "shutdown" and ended.counts["new_articles"] == 2
+    row = node.runtime.reader.call(lambda a: a.crawl_runs("c1"))[0]
+    counted = {c: row[c] for c in ("requests", "responses", "new_articles", "unchanged", "errors",
+                                   "pages", "empty_pages")}  # fmt: skip
+    assert counted == {
+        "requests": 10,  # the feed, six articles, three ends
+        "responses": 9,
+        "new_articles": 6,
+        "unchanged": 1,
+        "errors": 2,  # the empty page, the failed request
+        "pages": 7,  # six articles and the empty page
+        "empty_pages": 1,
+    }
+    assert node.runtime.reader.call(lambda a: a.crawl_runs("c9")) == []

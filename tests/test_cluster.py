@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from bench.synthetic import common_words, distinct_article, synthetic_articles
+from crawler.cluster import wire
 from crawler.demo.portal import PortalServer
 from tests.cluster_support import (
     REDIS_URL,
@@ -260,6 +261,8 @@ delay = 0
             assert archive.stop() == 0
             cut = query(db, "SELECT run_id, finish_reason, new_articles FROM crawl_runs")
             assert len(cut) == 1 and cut[0][1] == "shutdown" and cut[0][2] < 60, cut
+            health = query(db, "SELECT consecutive_failures, last_success_at FROM source_health")
+            assert health == [(0, None)]  # neither a failure nor a success
             # what the worker hands over meanwhile waits, and status says so
             wait_until(lambda: client.xlen(f"{prefix}:events"), 30, "an event waiting")
             status = run_cli("--config", str(config), "status")
@@ -273,14 +276,15 @@ delay = 0
                     30,
                     "the articles counted in their check's row",
                 )
+                wait_until(lambda: not client.xlen(f"{prefix}:events"), 30, "no event waiting")
+                status = run_cli("--config", str(config), "status").stdout
+                assert "queues: 1, all empty" in status and "wait for the archive" not in status
                 assert again[0].stop() == 0
             assert worker.stop() == 0
     rows = query(db, "SELECT new_articles FROM crawl_runs WHERE run_id = ?", (cut[0][0],))
     assert rows[0][0] > cut[0][2]  # its late articles were added to it
-    health = query(db, "SELECT consecutive_failures, last_success_at FROM source_health")
-    assert health[0][0] == 0
     log = archive.text()
-    assert "check sitemap cut short by the stop" in log and "check sitemap failed" not in log
+    assert "check sitemap cut short (shutdown): " in log and "check sitemap failed" not in log
 
 
 REPUBLISHED = re.compile(r"published [1-9]\d* archived URLs")
@@ -599,7 +603,8 @@ webhook_url = "{slack.url}"
         wait_until(lambda: finished_checks(db), 60, "a first check")
         # as if it died mid-download: a slot it holds on a host, for the next minute
         holders = f"{prefix}:host:portal.test:holders"
-        client.zadd(holders, {f"{socket.gethostname()}:{worker.pid}:7": time.time() * 1000 + 6e4})
+        beat = wire.loads(client.hget(f"{prefix}:workers", f"{socket.gethostname()}:{worker.pid}"))
+        client.zadd(holders, {f"{beat['slots']}:7": time.time() * 1000 + 6e4})
         client.zadd(holders, {"another-worker:1": time.time() * 1000 + 6e4})
         worker.kill()
         wait_until(

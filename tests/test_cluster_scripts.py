@@ -136,46 +136,45 @@ def test_a_take_of_no_source_keeps_the_slots_but_not_the_delay(
 
 
 def test_a_dead_workers_host_slots_are_given_back(redis_keys: tuple[Any, Keys]) -> None:
-    """Every slot a worker holds, on every host, goes back at once; those of a worker
-    whose name it begins with, of the other workers and of another cluster stay."""
+    """Every slot held under a worker process's name, on every host, goes back at once;
+    those of a name it begins, of other workers and of another cluster stay."""
     import asyncio
 
     import redis.asyncio
 
-    from crawler.cluster.politeness import _TAKE, free_slots_of, holder_prefix
+    from crawler.cluster.politeness import _TAKE, free_slots_of, slot_holder
     from tests.cluster_support import REDIS_URL
 
     client, keys = redis_keys
     other = Keys(keys.prefix + "-other")
     take = client.register_script(_TAKE)
-    held = {"vm:12": 0, "vm:123": 0}
-    for i, host in enumerate(["a.test", "b.test", "[::1]", "c.test"]):
-        for worker in held:
-            if i < 3 or worker == "vm:123":
-                holder = f"{holder_prefix(worker)}{i}"
-                args = [holder, 60_000, 4, 0]
-                assert take(keys=[keys.host_holders(host), keys.host_next(host)], args=args) == 0
-                held[worker] += 1
+    dead = slot_holder("vm:12")
+    assert dead.startswith("vm:12:") and dead != slot_holder("vm:12")  # a nonce each
+    alive = dead + "f"  # a name the dead one's begins
+    hosts = ["a.test", "b.test", "[::1]", "c.test"]
+    for i, host in enumerate(hosts):
+        for holder in [dead, alive] if i < 3 else [alive]:
+            args = [f"{holder}:{i}", 60_000, 4, 0]
+            assert take(keys=[keys.host_holders(host), keys.host_next(host)], args=args) == 0
     take(
         keys=[other.host_holders("a.test"), other.host_next("a.test")],
-        args=["vm:12:9", 60_000, 4, 0],
+        args=[f"{dead}:9", 60_000, 4, 0],
     )
 
-    async def free(worker: str) -> int:
+    async def free(holder: str) -> int:
         async_client = redis.asyncio.Redis.from_url(REDIS_URL)
         try:
-            return await free_slots_of(async_client, keys, worker)
+            return await free_slots_of(async_client, keys, holder)
         finally:
             await async_client.aclose()
 
     try:
-        assert asyncio.run(free("vm:12")) == held["vm:12"] == 3
-        assert asyncio.run(free("vm:12")) == 0  # nothing left of it
+        assert asyncio.run(free(dead)) == 3
+        assert asyncio.run(free(dead)) == 0  # nothing left of it
         remaining = sorted(
-            m.decode() for h in ["a.test", "b.test", "[::1]", "c.test"]
-            for m in client.zrange(keys.host_holders(h), 0, -1)
-        )  # fmt: skip
-        assert remaining == ["vm:123:0", "vm:123:1", "vm:123:2", "vm:123:3"]
-        assert client.zrange(other.host_holders("a.test"), 0, -1) == [b"vm:12:9"]
+            m.decode() for h in hosts for m in client.zrange(keys.host_holders(h), 0, -1)
+        )
+        assert remaining == [f"{alive}:{i}" for i in range(4)]
+        assert client.zrange(other.host_holders("a.test"), 0, -1) == [f"{dead}:9".encode()]
     finally:
         drop_prefix(client, other.prefix)

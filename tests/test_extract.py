@@ -233,8 +233,7 @@ def test_named_and_heading_elements_are_found_in_document_order() -> None:
     """``blocks`` and the header lines find elements through their ``class`` and ``id``
     attributes: the same elements, once each, in document order, as a test of every
     element (empty values, both attributes, fragments and comments included)."""
-    from crawler.text import blocks
-    from crawler.text import extract
+    from crawler.text import blocks, extract
 
     tree = lxml.html.fromstring(_ELEMENTS_BY_NAME_HTML)
     elements = [e for e in tree.iter() if isinstance(e.tag, str)]

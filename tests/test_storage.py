@@ -136,19 +136,30 @@ def test_crawl_runs_and_source_states(archive: Archive) -> None:
     assert states["s"]["articles"] == 1 and states["s"]["errors"] == 2
 
 
-def test_articles_of_a_recorded_check_are_added_to_its_row(archive: Archive) -> None:
-    for run_id in ("r1", "r2"):
+def test_what_comes_after_a_recorded_check_is_added_to_its_row(archive: Archive) -> None:
+    from crawler.extensions import summarize_stats
+    from storage.db import CHECK_COUNTS
+
+    assert set(summarize_stats({})) == set(CHECK_COUNTS)  # every count of a row, no other
+    for run_id, source in [("r1", "s"), ("r1", "t"), ("r2", "s")]:
         archive.record_crawl_run(
-            {"run_id": run_id, "source": "s", "new_articles": 3, "pages": 4, "errors": None}
+            {"run_id": run_id, "source": source, "new_articles": 3, "pages": 4, "errors": None}
         )
     late = {
-        "r1": {"pages": 2, "new_articles": 1, "unchanged": 1, "errors": 1},
-        "gone": {"pages": 5},
+        ("r1", "s"): {"pages": 2, "new_articles": 1, "unchanged": 1, "errors": 1, "requests": 3},
+        ("gone", "s"): {"pages": 5},  # a check never recorded: no row to add to
     }
-    assert archive.count_late_articles(late) == 1  # no row for a check never recorded
-    r1, r2 = archive.crawl_runs("r1")[0], archive.crawl_runs("r2")[0]
-    assert (r1["pages"], r1["new_articles"], r1["unchanged"], r1["errors"]) == (6, 4, 1, 1)
-    assert (r2["pages"], r2["new_articles"], r2["unchanged"], r2["errors"]) == (4, 3, None, None)
+    assert archive.add_late_counts(late) == 1
+    rows = {(r["run_id"], r["source"]): r for r in archive.db.table("crawl_runs").rows}
+    picked = ("pages", "new_articles", "unchanged", "errors", "requests")
+    assert [rows["r1", "s"][c] for c in picked] == [6, 4, 1, 1, 3]
+    assert [rows["r1", "t"][c] for c in picked] == [4, 3, None, None, None]
+    assert [rows["r2", "s"][c] for c in picked] == [4, 3, None, None, None]
+    plan = archive.db.execute(
+        "EXPLAIN QUERY PLAN UPDATE crawl_runs SET pages = 1 WHERE run_id = ? AND source = ?",
+        ["r1", "s"],
+    ).fetchall()
+    assert "USING INDEX" in " ".join(str(step) for step in plan), plan
 
 
 def test_a_check_cut_short_by_a_stop_is_neither_a_failure_nor_a_success(
@@ -160,7 +171,8 @@ def test_a_check_cut_short_by_a_stop_is_neither_a_failure_nor_a_success(
 
     def check(reason: str, *, failed: bool, at: str) -> object:
         row = {"run_id": at, "source": "s", "finished_at": at, "finish_reason": reason}
-        return archive.record_check(row, policy=policy, failed=failed)
+        cut_short = reason == "shutdown"
+        return archive.record_check(row, policy=policy, failed=failed, cut_short=cut_short)
 
     check("finished", failed=False, at="2026-12-01T00:00:00Z")
     check("check_timeout", failed=True, at="2026-12-01T01:00:00Z")
@@ -182,6 +194,7 @@ def test_a_check_result_cut_short_by_the_stop_has_not_failed() -> None:
     for reason, failed, cut_short in [
         ("finished", False, False),
         ("shutdown", False, True),
+        ("retired", False, True),
         ("check_timeout", True, False),
         ("error: boom", True, False),
     ]:

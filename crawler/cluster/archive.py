@@ -40,7 +40,7 @@ from crawler.cluster.outage import REDIS_AWAY, Outage
 from crawler.cluster.politeness import free_slots_of
 from crawler.cluster.queue import ensure_group
 from crawler.daemon import Daemon
-from crawler.extensions import SHUTDOWN, CheckResult
+from crawler.extensions import CheckResult, summarize_stats
 from crawler.page_stage import RECORD_VERSION
 from crawler.pipelines import alerts_for, archive_mapping, heavily_repaired
 from crawler.runtime import Runtime
@@ -125,8 +125,9 @@ class RemoteCheck:
     ) -> CheckResult:
         return await self.node.run_check(self.source, run_id or "", trigger, timeout)
 
-    async def stop(self, *, reason: str = SHUTDOWN) -> None:
-        """Nothing runs here (the workers hold the requests): a check still open ends."""
+    async def stop(self, *, reason: str) -> None:
+        """Nothing runs here (the workers hold the requests): a check still open ends
+        with ``reason``."""
         self.node.end_checks(self.source, reason)
 
 
@@ -204,7 +205,11 @@ class ArchiveNode:
         channels = runtime.config.alarms.channels
         future = runtime.writer.submit(
             lambda archive: archive.record_check(
-                result.row(), policy=policy, alarm_channels=channels, failed=result.failed
+                result.row(),
+                policy=policy,
+                alarm_channels=channels,
+                failed=result.failed,
+                cut_short=result.cut_short,
             )
         )
         loop = tally.future.get_loop()
@@ -274,14 +279,16 @@ class ArchiveNode:
                         events.append(event)
                     else:
                         LOGGER.error("an event is not a record: %.80r", event)
-            if events:
+            # A batch is handled and acknowledged whole: a stop that comes meanwhile waits
+            # for it (else the next node would count again what this one counted).
+            if entries:
+                settling = asyncio.ensure_future(self._settle(events, entries))
                 try:
-                    await self._handle(events)
-                except Exception as exc:  # what went wrong with a batch never stops the node
-                    LOGGER.exception("a batch of %d event(s) failed: %s", len(events), exc)
-            if entries:  # acknowledged once handled, the batch at once
-                await self._ack([entry_id for entry_id, _ in entries])
-            self.handled += len(entries)
+                    await asyncio.shield(settling)
+                except asyncio.CancelledError:
+                    await settling
+                    raise
+                self.handled += len(entries)
             rest = GATHER - (time.monotonic() - read_at)
             if entries and not pending and len(entries) < READ_COUNT and rest > 0:
                 await asyncio.sleep(rest)
@@ -308,6 +315,16 @@ class ArchiveNode:
             return await pipe.execute()
 
         await self.outage.call(ack, "acknowledging events")
+
+    async def _settle(self, events: list[dict[str, Any]], entries: list[Any]) -> None:
+        """Handle a batch's events, then acknowledge its entries, the batch at once."""
+        if events:
+            try:
+                await self._handle(events)
+            except Exception as exc:  # what went wrong with a batch never stops the node
+                LOGGER.exception("a batch of %d event(s) failed: %s", len(events), exc)
+        if entries:
+            await self._ack([entry_id for entry_id, _ in entries])
 
     async def _handle(self, events: list[dict[str, Any]]) -> None:
         """Handle one batch of events read together.
@@ -370,20 +387,22 @@ class ArchiveNode:
             except Exception as exc:  # Redis refused (out of memory, read-only): workers
                 # download those articles again, and the archive keeps them once
                 LOGGER.error("publishing what was stored to Redis failed: %s", exc)
-        late: dict[str, Counter[str]] = {}  # articles of checks already recorded
+        late = _Late()  # what belongs to checks already recorded
         for event, outcome in ends:
             try:
                 if event["t"] == "article":
                     self._count_article(event, outcome, late)
                     if isinstance(event.get("done"), dict):
-                        self._done(event["done"])
+                        self._done(event["done"], late)
                 else:
-                    self._done(event)
+                    self._done(event, late)
             except Exception as exc:  # one bad event never stops the node
                 LOGGER.exception("the end of a request could not be counted: %s", exc)
         if late:
-            counted = self.runtime.writer.submit(lambda a: a.count_late_articles(late))
-            counted.add_done_callback(_log_failure("counting articles of ended checks"))
+            rows = late.rows()
+            self.runtime.writer.post(
+                lambda a: a.add_late_counts(rows), what="counting what came after its check"
+            )
 
     def _store(self, event: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         """Send an article event's record to the writer: a Future of what it stored, and
@@ -405,73 +424,25 @@ class ArchiveNode:
         )
         return write, mapping
 
-    def _count_article(
-        self, event: dict[str, Any], stored: Any, late: dict[str, Counter[str]]
-    ) -> None:
+    def _count_article(self, event: dict[str, Any], stored: Any, late: _Late) -> None:
         """Count a handled article for its check (``stored``: what the archive made of
         it, or the exception that stopped it); for a check already recorded (it timed
-        out, or the node that ran it stopped), in ``late``, by check."""
-        check = str(event.get("check") or "")
-        tally = self.tallies.get(check)
-        if tally is None:
-            if check:
-                self._count_late(late.setdefault(check, Counter()), event, stored)
-            return
-        record, stats = event.get("record") or {}, tally.stats
-        stats["newswatch/pages"] += 1
-        stats[f"newswatch/lang/{record.get('lang')}"] += 1
-        if heavily_repaired(record.get("repairs") or {}):
-            stats["newswatch/pages_repaired"] += 1
-        if stored is None or isinstance(stored, BaseException):
-            stats["newswatch/errors"] += 1
-            stats["newswatch/errors/archive"] += 1
-        elif stored.created:
-            stats["newswatch/articles_new"] += 1
-            stats["newswatch/stories_new" if stored.new_story else "newswatch/stories_joined"] += 1
-        elif stored.revised:
-            stats["newswatch/articles_revised"] += 1
-        else:
-            stats["newswatch/articles_duplicate"] += 1
-
-    @staticmethod
-    def _count_late(count: Counter[str], event: dict[str, Any], stored: Any) -> None:
-        """An article of a recorded check, counted as its ``crawl_runs`` row counts."""
-        count["pages"] += 1
-        if heavily_repaired((event.get("record") or {}).get("repairs") or {}):
-            count["repaired_pages"] += 1
-        if stored is None or isinstance(stored, BaseException):
-            count["errors"] += 1
-        elif stored.created:
-            count["new_articles"] += 1
-        elif not stored.revised:
-            count["unchanged"] += 1
-
-    def _done(self, event: dict[str, Any]) -> None:
+        out, or the node that ran it stopped), in ``late``."""
         tally = self.tallies.get(event.get("check", ""))
-        if tally is None:
-            return  # a check that timed out, or from before a restart
+        stats = tally.stats if tally is not None else late.stats(event)
+        if stats is not None:
+            _article_stats(stats, event, stored)
+
+    def _done(self, event: dict[str, Any], late: _Late) -> None:
+        tally = self.tallies.get(event.get("check", ""))
+        if tally is None:  # a check that timed out, or from before a restart
+            stats = late.stats(event)
+            if stats is not None and not event.get("again"):
+                _done_stats(stats, event)
+            return
         tally.done += 1
         if not event.get("again"):
-            stats = tally.stats
-            stats["downloader/request_count"] += 1
-            status = event.get("status")
-            if status is not None:
-                stats["downloader/response_count"] += 1
-                stats[f"downloader/response_status_count/{status}"] += 1
-                if status == 304:
-                    stats["newswatch/not_modified"] += 1
-            if event.get("known"):
-                stats["newswatch/articles_known"] += int(event["known"])
-            if event.get("empty"):
-                stats["newswatch/pages"] += 1
-                stats["newswatch/articles_empty"] += 1
-                stats["newswatch/errors"] += 1
-            error = event.get("error")
-            if error:
-                stats["newswatch/errors"] += 1
-                stats[f"newswatch/errors/{error}"] += 1
-                if event.get("entry_error"):
-                    stats["newswatch/entry_errors"] += 1
+            _done_stats(tally.stats, event)
         if tally.done >= tally.pushed:
             self._finish(tally, "finished")
 
@@ -541,56 +512,66 @@ class ArchiveNode:
         while True:
             cluster = self.runtime.config.cluster
             assert cluster is not None
-            stale_after = cluster.worker_timeout_seconds
-            await asyncio.sleep(max(1.0, stale_after / 3))
+            await asyncio.sleep(max(1.0, cluster.worker_timeout_seconds / 3))
             try:
-                beats = await self.client.hgetall(self.keys.workers)
+                await self._look_at_workers()
             except REDIS_AWAY as exc:
-                self.outage.failed(exc, "reading the workers' heartbeats")
-                continue
-            except Exception as exc:
-                LOGGER.warning("reading the workers' heartbeats failed: %s", exc)
-                continue
-            now = datetime.now(UTC)
-            ages = {}
-            for raw, value in beats.items():
-                worker = raw.decode() if isinstance(raw, bytes) else str(raw)
+                self.outage.failed(exc, "looking at the workers' heartbeats")
+            except Exception as exc:  # the next look may go better; the watch goes on
+                LOGGER.warning("looking at the workers' heartbeats failed: %s", exc)
+
+    async def _look_at_workers(self) -> None:
+        """Alarm on workers that stopped heart-beating (and recovered), give back the host
+        slots of those silent for the lease, forget those long gone."""
+        cluster = self.runtime.config.cluster
+        assert cluster is not None
+        stale_after = cluster.worker_timeout_seconds
+        now = datetime.now(UTC)
+        beats: dict[str, tuple[float, dict[str, Any]]] = {}
+        for raw, value in (await self.client.hgetall(self.keys.workers)).items():
+            worker = raw.decode() if isinstance(raw, bytes) else str(raw)
+            try:
                 beat = wire.loads(value)
                 at = datetime.fromisoformat(str(beat["heartbeat_at"]).replace("Z", "+00:00"))
-                ages[worker] = (now - at).total_seconds()
-            for worker, age in ages.items():
-                if age > stale_after * 20:
-                    # long gone (killed, its machine lost): no longer listed or alarmed
-                    await self.client.hdel(self.keys.workers, worker)
-                    self.stale_workers.discard(worker)
-                    self.freed_workers.discard(worker)
-                    LOGGER.info("forgot worker %s, silent for %.0f s", worker, age)
-                    continue
-                if age > stale_after and worker not in self.stale_workers:
-                    self.stale_workers.add(worker)
-                    live = sum(1 for other in ages.values() if other <= stale_after)
-                    then = (
-                        f"what it held goes to the {live} other worker(s) after the lease"
-                        if live
-                        else "no other worker is heart-beating to take over what it held"
-                    )
-                    message = f"worker {worker} stopped heart-beating {age:.0f} s ago; {then}"
-                    self._alarm(worker, "raised", message)
-                elif age <= stale_after and worker in self.stale_workers:
-                    self.stale_workers.discard(worker)
-                    self.freed_workers.discard(worker)
-                    self._alarm(worker, "recovered", f"worker {worker} is heart-beating again")
-                if age > max(stale_after, cluster.lease_seconds):
-                    await self._free_slots(worker, age)
+            except Exception as exc:  # one worker's bad entry hides none of the others
+                LOGGER.warning("worker %s's heartbeat cannot be read: %s", worker, exc)
+                continue
+            beats[worker] = ((now - at).total_seconds(), beat)
+        for worker, (age, beat) in beats.items():
+            if age > stale_after * 20:
+                # long gone (killed, its machine lost): no longer listed or alarmed
+                await self.client.hdel(self.keys.workers, worker)
+                self.stale_workers.discard(worker)
+                self.freed_workers.discard(worker)
+                LOGGER.info("forgot worker %s, silent for %.0f s", worker, age)
+                continue
+            if age > stale_after and worker not in self.stale_workers:
+                self.stale_workers.add(worker)
+                live = sum(1 for other, _ in beats.values() if other <= stale_after)
+                then = (
+                    f"what it held goes to the {live} other worker(s) after the lease"
+                    if live
+                    else "no other worker is heart-beating to take over what it held"
+                )
+                message = f"worker {worker} stopped heart-beating {age:.0f} s ago; {then}"
+                self._alarm(worker, "raised", message)
+            elif age <= stale_after and worker in self.stale_workers:
+                self.stale_workers.discard(worker)
+                self._alarm(worker, "recovered", f"worker {worker} is heart-beating again")
+            if age <= stale_after:
+                self.freed_workers.discard(worker)
+            elif age > cluster.lease_seconds:
+                await self._free_slots(worker, str(beat.get("slots") or worker), age)
 
-    async def _free_slots(self, worker: str, age: float) -> None:
-        """Give back the host slots of a worker silent for longer than the lease, once:
-        its requests go to the others then, and its hosts' slots with them (else they
-        would wait for the slots to expire, the download timeout + 30 s)."""
+    async def _free_slots(self, worker: str, holder: str, age: float) -> None:
+        """Give back the host slots of a worker silent for longer than the lease, once
+        (``holder``: the name its slots are held under, from its heartbeat): its requests
+        go to the others then, and its hosts' slots with them (else they would wait for
+        the slots to expire, the download timeout + 30 s)."""
         if worker in self.freed_workers:
             return
         try:
-            freed = await free_slots_of(self.client, self.keys, worker)
+            freed = await free_slots_of(self.client, self.keys, holder)
         except REDIS_AWAY as exc:
             self.outage.failed(exc, "giving a silent worker's host slots back")
             return
@@ -620,15 +601,68 @@ class ArchiveNode:
         self.sync.close()
 
 
-def _log_failure(what: str) -> Any:
-    """A Future's done callback that logs its failure as ``what`` failing."""
+def _article_stats(stats: Counter[str], event: dict[str, Any], stored: Any) -> None:
+    """Count a handled article event in a check's ``stats`` (Scrapy's stat names, as a
+    single process counts them: :func:`crawler.extensions.summarize_stats`)."""
+    record = event.get("record") or {}
+    stats["newswatch/pages"] += 1
+    stats[f"newswatch/lang/{record.get('lang')}"] += 1
+    if heavily_repaired(record.get("repairs") or {}):
+        stats["newswatch/pages_repaired"] += 1
+    if stored is None or isinstance(stored, BaseException):
+        stats["newswatch/errors"] += 1
+        stats["newswatch/errors/archive"] += 1
+    elif stored.created:
+        stats["newswatch/articles_new"] += 1
+        stats["newswatch/stories_new" if stored.new_story else "newswatch/stories_joined"] += 1
+    elif stored.revised:
+        stats["newswatch/articles_revised"] += 1
+    else:
+        stats["newswatch/articles_duplicate"] += 1
 
-    def logged(done: Future[Any]) -> None:
-        exc = done.exception()
-        if exc is not None:
-            LOGGER.error("%s failed: %s", what, exc)
 
-    return logged
+def _done_stats(stats: Counter[str], event: dict[str, Any]) -> None:
+    """Count the end of a request (not a repeat of one) in a check's ``stats``."""
+    stats["downloader/request_count"] += 1
+    status = event.get("status")
+    if status is not None:
+        stats["downloader/response_count"] += 1
+        stats[f"downloader/response_status_count/{status}"] += 1
+        if status == 304:
+            stats["newswatch/not_modified"] += 1
+    if event.get("known"):
+        stats["newswatch/articles_known"] += int(event["known"])
+    if event.get("empty"):
+        stats["newswatch/pages"] += 1
+        stats["newswatch/articles_empty"] += 1
+        stats["newswatch/errors"] += 1
+    error = event.get("error")
+    if error:
+        stats["newswatch/errors"] += 1
+        stats[f"newswatch/errors/{error}"] += 1
+        if event.get("entry_error"):
+            stats["newswatch/entry_errors"] += 1
+
+
+class _Late:
+    """What a batch of events holds for checks recorded already, by check and source."""
+
+    def __init__(self) -> None:
+        self.by_check: dict[tuple[str, str], Counter[str]] = {}
+
+    def stats(self, event: dict[str, Any]) -> Counter[str] | None:
+        check = str(event.get("check") or "")
+        source = str(event.get("source") or (event.get("record") or {}).get("source") or "")
+        if not check or not source:
+            return None
+        return self.by_check.setdefault((check, source), Counter())
+
+    def __bool__(self) -> bool:
+        return bool(self.by_check)
+
+    def rows(self) -> dict[tuple[str, str], dict[str, int]]:
+        """Each check's counts as its ``crawl_runs`` row has them."""
+        return {key: summarize_stats(dict(stats)) for key, stats in self.by_check.items()}
 
 
 class ArchiveDaemon(Daemon):

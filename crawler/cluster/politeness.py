@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import secrets
 import time
 from typing import Any
 
@@ -38,7 +39,7 @@ from crawler.resources import runtime_for
 from crawler.runtime import Runtime
 from crawler.text.urls import host_of
 
-__all__ = ["GlobalHostSlots", "free_slots_of", "holder_prefix"]
+__all__ = ["GlobalHostSlots", "free_slots_of", "slot_holder"]
 
 # KEYS: holders (sorted set: holder -> expiry ms), next allowed start (ms)
 # ARGV: holder, expiry ms from now, concurrency, delay ms (-1: a request of no source,
@@ -79,17 +80,19 @@ return gone
 SLOT = "newswatch_host_slot"
 
 
-def holder_prefix(worker: str) -> str:
-    """What every host slot ``worker`` holds is named with."""
-    return f"{worker}:"
+def slot_holder(worker_id: str) -> str:
+    """The name a worker process holds its host slots under: its id and a nonce of the
+    process (a restarted container's worker may come back with its predecessor's id, and
+    must not count its slots as its own). The worker's heartbeat carries it."""
+    return f"{worker_id}:{secrets.token_hex(4)}"
 
 
-async def free_slots_of(client: Any, keys: Keys, worker: str) -> int:
-    """Give back every host slot ``worker`` holds (a dead worker: the archive node calls
-    this once its requests have gone to the others); how many there were."""
+async def free_slots_of(client: Any, keys: Keys, holder: str) -> int:
+    """Give back every host slot held under ``holder`` (:func:`slot_holder`: a dead worker,
+    once its requests have gone to the others); how many there were."""
     freed = 0
     async for key in client.scan_iter(match=keys.all_host_holders, count=1000):
-        freed += int(await client.eval(_FREE, 1, key, holder_prefix(worker)))
+        freed += int(await client.eval(_FREE, 1, key, f"{holder}:"))
     return freed
 
 
@@ -119,7 +122,7 @@ class GlobalHostSlots:
         # a request of no source (robots.txt) counts against the host's slots, not its
         # sources' delays: the requests waiting for it would hold their places meanwhile
         delay = source.delay if source is not None else None
-        holder = f"{holder_prefix(self.runtime.worker_id)}{next(self.counter)}"
+        holder = f"{self.runtime.slot_holder}:{next(self.counter)}"
         keys = [self.keys.host_holders(host), self.keys.host_next(host)]
         delay_ms = -1 if delay is None else int(delay * 1000)
         args = [holder, self.hold_ms, config.crawl.concurrency_per_host, delay_ms]

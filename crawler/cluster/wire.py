@@ -29,7 +29,10 @@ def loads(data: bytes) -> Any:
 def method_names(spider: Spider) -> dict[object, str]:
     """The name of each of ``spider``'s methods, by function: what :func:`request_dict`
     names callbacks with, looked up once per spider."""
-    return {m.__func__: name for name, m in inspect.getmembers(spider, inspect.ismethod)}
+    names: dict[object, str] = {}
+    for name, method in inspect.getmembers(spider, inspect.ismethod):
+        names.setdefault(method.__func__, name)  # Scrapy names a method by its first name
+    return names
 
 
 def request_dict(request: Request, spider: Spider, names: Mapping[object, str]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from crawler.cluster.connection import async_client, sync_client
 from crawler.cluster.keys import Keys
 from crawler.cluster.ledger import Ledger
 from crawler.cluster.outage import REDIS_AWAY, Outage
+from crawler.cluster.politeness import slot_holder
 from crawler.cluster.state import RedisCrawlState
 from crawler.config import Config, ConfigError, load_config
 from crawler.redact import RedactingFilter, secret_values
@@ -187,6 +188,7 @@ class Worker:
         )
         runtime.cluster_batch = batch
         runtime.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        runtime.slot_holder = slot_holder(runtime.worker_id)
         runtime.cluster_redis = sync_client(cluster)
         runtime.cluster_async = client
         runtime.cluster_outage = outage
@@ -285,6 +287,7 @@ class Worker:
                     "pages_per_minute": ledger.pages_per_minute(),
                     "in_flight": len(ledger.held) - kept_back,
                     "waiting_for_host": kept_back,
+                    "slots": runtime.slot_holder,  # what its host slots are held under
                 }
                 await runtime.cluster_async.hset(keys.workers, runtime.worker_id, wire.dumps(beat))
                 if now - last_refresh >= refresh_every:
