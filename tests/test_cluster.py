@@ -191,16 +191,9 @@ delay = 0
     assert query(db, "SELECT count(DISTINCT canonical_url) FROM articles")[0][0] == 60
 
 
-def test_a_restarted_archive_node_loses_no_item(
-    slack: SlackWebhook, redis_prefix: tuple[Any, str], tmp_path: Path, write_config
-) -> None:  # type: ignore[no-untyped-def]
-    client, prefix = redis_prefix
-    db = tmp_path / "a.db"
-    rng, words = random.Random(5), common_words()
-    articles = [distinct_article(i, rng, words) for i in range(40)]
-    with PortalServer(0, articles=articles) as portal:
-        portal.latency = 0.05
-        config = write_config(f"""
+def one_sitemap(db: Path, prefix: str, portal: PortalServer, extra: str = "") -> str:
+    """A cluster's config of one source, the portal's sitemap, checked once an hour."""
+    return f"""
 [archive]
 path = "{db}"
 {cluster_config(prefix)}
@@ -211,16 +204,30 @@ name = "sitemap"
 sitemaps = ["{portal.base}/sitemap.xml"]
 interval = "1h"
 delay = 0
-{rules(slack)}
-""")
+{extra}
+"""
+
+
+def stored(db: Path) -> int:
+    return int(query(db, "SELECT count(*) FROM articles")[0][0])
+
+
+def test_a_restarted_archive_node_loses_no_item(
+    slack: SlackWebhook, redis_prefix: tuple[Any, str], tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    client, prefix = redis_prefix
+    db = tmp_path / "a.db"
+    rng, words = random.Random(5), common_words()
+    articles = [distinct_article(i, rng, words) for i in range(40)]
+    with PortalServer(0, articles=articles) as portal:
+        portal.latency = 0.05
+        config = write_config(one_sitemap(db, prefix, portal, rules(slack)))
         for archive, worker in nodes(config, tmp_path, ["archive", "worker"]):
-            wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] >= 5, 60,
-                       "some articles")  # fmt: skip
+            wait_until(lambda: stored(db) >= 5, 60, "some articles")
             archive.kill()  # SIGKILL: events it read but had not acknowledged stay pending
             time.sleep(2)  # the worker goes on handing articles over
             for again in nodes(config, tmp_path, ["archive"]):
-                wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] == 40, 90,
-                           "every article")  # fmt: skip
+                wait_until(lambda: stored(db) == 40, 90, "every article")
                 wait_until(lambda: len(slack.delivered) >= 40, 90, "every alert")
                 time.sleep(2)
                 assert again[0].stop() == 0
@@ -243,21 +250,9 @@ def test_an_archive_node_stopped_mid_check_counts_what_comes_after(
     articles = [distinct_article(i, rng, words) for i in range(60)]
     with PortalServer(0, articles=articles) as portal:
         portal.latency = 0.5  # the check outlasts the node's 10 s to stop
-        config = write_config(f"""
-[archive]
-path = "{db}"
-{cluster_config(prefix)}
-[crawl]
-workers = 1
-[[sources]]
-name = "sitemap"
-sitemaps = ["{portal.base}/sitemap.xml"]
-interval = "1h"
-delay = 0
-""")
+        config = write_config(one_sitemap(db, prefix, portal))
         for archive, worker in nodes(config, tmp_path, ["archive", "worker"]):
-            wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] >= 5, 60,
-                       "some articles")  # fmt: skip
+            wait_until(lambda: stored(db) >= 5, 60, "some articles")
             assert archive.stop() == 0
             cut = query(db, "SELECT run_id, finish_reason, new_articles FROM crawl_runs")
             assert len(cut) == 1 and cut[0][1] == "shutdown" and cut[0][2] < 60, cut
@@ -269,8 +264,7 @@ delay = 0
             assert status.returncode == 1, status.stdout
             assert "wait for the archive node, which is not running" in status.stdout
             for again in nodes(config, tmp_path, ["archive"]):
-                wait_until(lambda: query(db, "SELECT count(*) FROM articles")[0][0] == 60, 90,
-                           "every article")  # fmt: skip
+                wait_until(lambda: stored(db) == 60, 90, "every article")
                 wait_until(
                     lambda: query(db, "SELECT sum(new_articles) FROM crawl_runs")[0][0] == 60,
                     30,
