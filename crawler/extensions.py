@@ -73,11 +73,13 @@ def summarize_stats(stats: dict[str, Any]) -> dict[str, int]:
     }
 
 
-# Finish reasons of a check the process itself cut short: its stop, its source retired
-# by a config reload. They say nothing of the source.
+# Finish reasons of a check cut short by what runs it, not by its source: the process's
+# stop, its source retired by a config reload, a cluster worker lost with its requests
+# (they are done again after the lease). They say nothing of the source.
 SHUTDOWN = "shutdown"
 RETIRED = "retired"
-CUT_SHORT = frozenset({SHUTDOWN, RETIRED})
+WORKER_LOST = "worker_lost"
+CUT_SHORT = frozenset({SHUTDOWN, RETIRED, WORKER_LOST})
 
 
 @dataclass

@@ -223,7 +223,7 @@ def _cluster(
     try:
         for raw, value in sorted(client.hgetall(keys.workers).items()):
             beat = wire.loads(value)
-            worker = raw.decode() if isinstance(raw, bytes) else str(raw)
+            worker = wire.text(raw)
             at = _time(beat.get("heartbeat_at"))
             age = (now - at).total_seconds() if at else None
             entry = {"id": worker, **beat, "heartbeat_age": None if age is None else round(age)}
@@ -254,13 +254,15 @@ def _cluster(
 
 
 def _group_pending(client: Any, stream: str, group: str) -> int:
+    from crawler.cluster import wire
+
     try:
         groups = client.xinfo_groups(stream)
     except Exception:
         return 0
     for info in groups:
         name = info.get("name")
-        if (name.decode() if isinstance(name, bytes) else name) == group:
+        if wire.text(name) == group:
             return int(info.get("pending") or 0)
     return 0
 

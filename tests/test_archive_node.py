@@ -271,3 +271,38 @@ def test_what_comes_after_a_recorded_check_is_added_to_its_row(node: ArchiveNode
         "empty_pages": 1,
     }
     assert node.runtime.reader.call(lambda a: a.crawl_runs("c9")) == []
+
+
+@pytest.mark.parametrize(
+    ("beat_age", "reason"),
+    [(None, "worker_lost"), (60.0, "worker_lost"), (0.0, "check_timeout")],
+    ids=["no-heartbeat", "silent", "heart-beating"],
+)
+def test_a_check_whose_requests_a_lost_worker_holds_is_cut_short(
+    node: ArchiveNode, beat_age: float | None, reason: str
+) -> None:
+    """A check that times out while a worker that stopped heart-beating holds its requests
+    ends as cut short by the lost worker (its requests are done again after the lease),
+    not as a failure of its source; held by a live worker, it is a timeout as before."""
+    from datetime import UTC, datetime, timedelta
+
+    from crawler.cluster.keys import WORKER_GROUP
+
+    keys = Keys(node.runtime.config.cluster.key_prefix)
+    worker = "ghost:4242"
+
+    async def scenario() -> Any:
+        result = asyncio.create_task(node.run_check("portal", "c1", "test", 1.0))
+        while "c1" not in node.tallies:
+            await asyncio.sleep(0.01)
+        # the worker took the check's entry point, then went silent (or not)
+        await node.client.xreadgroup(WORKER_GROUP, worker, {keys.requests("portal"): ">"})
+        if beat_age is not None:
+            at = datetime.now(UTC) - timedelta(seconds=beat_age)
+            beat = {"heartbeat_at": at.isoformat().replace("+00:00", "Z")}
+            await node.client.hset(keys.workers, worker, wire.dumps(beat))
+        return await asyncio.wait_for(result, 10)
+
+    ended = run(node, scenario)
+    assert ended.finish_reason == reason
+    assert ended.failed is (reason == "check_timeout")

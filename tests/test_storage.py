@@ -195,6 +195,7 @@ def test_a_check_result_cut_short_by_the_stop_has_not_failed() -> None:
         ("finished", False, False),
         ("shutdown", False, True),
         ("retired", False, True),
+        ("worker_lost", False, True),
         ("check_timeout", True, False),
         ("error: boom", True, False),
     ]:

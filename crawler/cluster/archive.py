@@ -35,12 +35,12 @@ from scrapy import Request
 
 from crawler.cluster import wire
 from crawler.cluster.connection import async_client, sync_client
-from crawler.cluster.keys import ARCHIVE_GROUP, Keys
+from crawler.cluster.keys import ARCHIVE_GROUP, WORKER_GROUP, WORKER_HEARTBEAT, Keys
 from crawler.cluster.outage import REDIS_AWAY, Outage
 from crawler.cluster.politeness import free_slots_of
 from crawler.cluster.queue import ensure_group
 from crawler.daemon import Daemon
-from crawler.extensions import CheckResult, summarize_stats
+from crawler.extensions import WORKER_LOST, CheckResult, summarize_stats
 from crawler.page_stage import RECORD_VERSION
 from crawler.pipelines import alerts_for, archive_mapping, heavily_repaired
 from crawler.runtime import Runtime
@@ -183,9 +183,44 @@ class ArchiveNode:
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
-            LOGGER.warning("[%s] check still open after %.0f s: ending it", source, timeout)
-            self._finish(tally, "check_timeout")
+            lost = await self._lost_holders(source)
+            if lost:  # not the source's doing: another worker does them after the lease
+                LOGGER.info(
+                    "[%s] check still open after %.0f s, requests of it held by %s, which "
+                    "stopped heart-beating: ending it",
+                    source,
+                    timeout,
+                    ", ".join(lost),
+                )
+                self._finish(tally, WORKER_LOST)
+            else:
+                LOGGER.warning("[%s] check still open after %.0f s: ending it", source, timeout)
+                self._finish(tally, "check_timeout")
             return await future
+
+    async def _lost_holders(self, source: str) -> list[str]:
+        """The workers holding requests of ``source`` that have not heart-beaten for three
+        heartbeats (killed, their machine lost); none when Redis cannot tell."""
+        try:
+            pending = await self.client.xpending(self.keys.requests(source), WORKER_GROUP)
+            holders = [
+                wire.text(c["name"]) for c in pending.get("consumers") or () if c.get("pending")
+            ]
+            beats = await self.client.hmget(self.keys.workers, holders) if holders else []
+        except Exception as exc:  # a timeout then, as without a cluster
+            LOGGER.debug("which workers hold %s's requests: %s", source, exc)
+            return []
+        now = datetime.now(UTC)
+        lost = []
+        for holder, beat in zip(holders, beats, strict=True):
+            try:
+                stamp = str(wire.loads(beat)["heartbeat_at"]).replace("Z", "+00:00")
+                silent = (now - datetime.fromisoformat(stamp)).total_seconds()
+            except Exception:  # no heartbeat at all (forgotten), or unreadable
+                silent = float("inf")
+            if silent > 3 * WORKER_HEARTBEAT:
+                lost.append(holder)
+        return lost
 
     def end_checks(self, source: str, reason: str) -> None:
         """End the open checks of ``source`` (what the workers still do for them is stored
@@ -303,7 +338,7 @@ class ArchiveNode:
             )  # fmt: skip
             if entries:
                 LOGGER.info("took over %d event(s) an earlier archive node had read", len(entries))
-            start = next_start.decode() if isinstance(next_start, bytes) else str(next_start)
+            start = wire.text(next_start)
             if start == "0-0":
                 return
 
@@ -529,7 +564,7 @@ class ArchiveNode:
         now = datetime.now(UTC)
         beats: dict[str, tuple[float, dict[str, Any]]] = {}
         for raw, value in (await self.client.hgetall(self.keys.workers)).items():
-            worker = raw.decode() if isinstance(raw, bytes) else str(raw)
+            worker = wire.text(raw)
             try:
                 beat = wire.loads(value)
                 at = datetime.fromisoformat(str(beat["heartbeat_at"]).replace("Z", "+00:00"))

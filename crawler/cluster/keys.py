@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ARCHIVE_GROUP", "WORKER_GROUP", "Keys"]
+__all__ = ["ARCHIVE_GROUP", "WORKER_HEARTBEAT", "WORKER_GROUP", "Keys"]
 
 WORKER_GROUP = "workers"
 ARCHIVE_GROUP = "archive"
+WORKER_HEARTBEAT = 5.0  # seconds between a worker's heartbeats (``Keys.workers``)
 
 
 @dataclass(frozen=True)

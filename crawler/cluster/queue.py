@@ -334,7 +334,7 @@ class SourceStreams(Base):  # type: ignore[misc]
             self.groups.clear()
             return []
         return [
-            (self._source_of(key), _text(entry_id), fields[b"r"])
+            (self._source_of(key), wire.text(entry_id), fields[b"r"])
             for key, entries in answer or []
             for entry_id, fields in entries
             if fields and b"r" in fields
@@ -358,13 +358,13 @@ class SourceStreams(Base):  # type: ignore[misc]
                 continue
             for entry_id, fields in entries:
                 if fields and b"r" in fields:
-                    found.append((source, _text(entry_id), fields[b"r"]))
+                    found.append((source, wire.text(entry_id), fields[b"r"]))
         if found:
             LOGGER.info("took over %d request(s) a stopped worker held", len(found))
         return found
 
     def _source_of(self, key: Any) -> str:
-        text = _text(key)
+        text = wire.text(key)
         return text[len(self.keys.prefix) + 1 : -len(":requests")]
 
     # -- leases --------------------------------------------------------------------------
@@ -395,7 +395,3 @@ class SourceStreams(Base):  # type: ignore[misc]
 
     def clear(self) -> None:
         """Never: the streams are shared by every worker and the archive node."""
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -15,7 +15,7 @@ from typing import Any
 import msgpack
 from scrapy import Request, Spider
 
-__all__ = ["dumps", "loads", "method_names", "request_dict"]
+__all__ = ["dumps", "loads", "method_names", "request_dict", "text"]
 
 
 def dumps(obj: Any) -> bytes:
@@ -24,6 +24,11 @@ def dumps(obj: Any) -> bytes:
 
 def loads(data: bytes) -> Any:
     return msgpack.unpackb(data, raw=False, strict_map_key=False)
+
+
+def text(value: Any) -> str:
+    """A name or id as Redis answers it (bytes), as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def method_names(spider: Spider) -> dict[object, str]:

@@ -33,7 +33,7 @@ from crawler import __version__
 from crawler.cluster import wire
 from crawler.cluster.coalesce import Coalescer
 from crawler.cluster.connection import async_client, sync_client
-from crawler.cluster.keys import Keys
+from crawler.cluster.keys import WORKER_HEARTBEAT, Keys
 from crawler.cluster.ledger import Ledger
 from crawler.cluster.outage import REDIS_AWAY, Outage
 from crawler.cluster.politeness import slot_holder
@@ -56,7 +56,6 @@ warnings.filterwarnings(
 
 LOGGER = logging.getLogger(__name__)
 
-HEARTBEAT = 5.0  # seconds between a worker's heartbeats
 STOP_GRACE = 10.0  # seconds in-flight requests may take after SIGTERM
 POLL = 0.5  # seconds between looks at the queue when idle (Scrapy's own: 5)
 
@@ -297,7 +296,7 @@ class Worker:
                 runtime.cluster_outage.failed(exc, "sending a heartbeat")
             except Exception as exc:
                 LOGGER.warning("heartbeat to Redis failed: %s", exc)
-            await asyncio.sleep(HEARTBEAT)
+            await asyncio.sleep(WORKER_HEARTBEAT)
 
     def reload(self, runtime: Runtime) -> None:
         """SIGHUP: the config again (sources, politeness, entities); an invalid one is
