@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -284,8 +285,6 @@ def test_a_check_whose_requests_a_lost_worker_holds_is_cut_short(
     """A check that times out while a worker that stopped heart-beating holds its requests
     ends as cut short by the lost worker (its requests are done again after the lease),
     not as a failure of its source; held by a live worker, it is a timeout as before."""
-    from datetime import UTC, datetime, timedelta
-
     from crawler.cluster.keys import WORKER_GROUP
 
     keys = Keys(node.runtime.config.cluster.key_prefix)
@@ -298,11 +297,41 @@ def test_a_check_whose_requests_a_lost_worker_holds_is_cut_short(
         # the worker took the check's entry point, then went silent (or not)
         await node.client.xreadgroup(WORKER_GROUP, worker, {keys.requests("portal"): ">"})
         if beat_age is not None:
-            at = datetime.now(UTC) - timedelta(seconds=beat_age)
-            beat = {"heartbeat_at": at.isoformat().replace("+00:00", "Z")}
-            await node.client.hset(keys.workers, worker, wire.dumps(beat))
+            beat = wire.dumps({"heartbeat_at": "2026-12-07T00:00:00Z"})  # its clock: no matter
+            await node.client.hset(keys.workers, worker, beat)
+            # the heartbeat as this node last saw it change, beat_age seconds ago
+            node.silences.seen[worker] = (beat, time.monotonic() - beat_age)
         return await asyncio.wait_for(result, 10)
 
     ended = run(node, scenario)
     assert ended.finish_reason == reason
     assert ended.failed is (reason == "check_timeout")
+
+
+def test_a_workers_silence_is_timed_on_this_nodes_clock(
+    node: ArchiveNode, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker whose clock is ten minutes behind but whose heartbeat keeps changing is
+    alive: no alarm, its slots kept, still listed. One whose heartbeat stops changing is
+    silent from when this node saw it last change, whatever the time it carries."""
+    keys = Keys(node.runtime.config.cluster.key_prefix)
+    holders = keys.host_holders("a.test")
+
+    async def scenario() -> tuple[Any, ...]:
+        for n in range(3):  # three looks, a new heartbeat each, dated ten minutes ago
+            beat = {"heartbeat_at": "2026-12-07T00:00:00Z", "done": n, "slots": "w:1:ab"}
+            await node.client.hset(keys.workers, "w:1", wire.dumps(beat))
+            await node.client.zadd(holders, {"w:1:ab:0": time.time() * 1000 + 60_000})
+            await node._look_at_workers()
+        alive = (sorted(node.stale_workers), await node.client.zcard(holders),
+                 await node.client.hexists(keys.workers, "w:1"))  # fmt: skip
+        seen = node.silences.seen["w:1"]
+        node.silences.seen["w:1"] = (seen[0], seen[1] - 100)  # then silent for 100 s
+        await node._look_at_workers()
+        return alive, sorted(node.stale_workers), await node.client.zcard(holders)
+
+    alive, stale, slots = run(node, scenario)
+    assert alive == ([], 1, True)
+    assert (stale, slots) == (["w:1"], 0)  # past the lease (60 s): its slots went back
+    alarms = [r.getMessage() for r in caplog.records if r.getMessage().startswith("alarm worker")]
+    assert len(alarms) == 1 and alarms[0].startswith("alarm worker raised: worker w:1 stopped")

@@ -27,7 +27,6 @@ import time
 from collections import Counter
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from redis.exceptions import ResponseError
@@ -145,6 +144,7 @@ class ArchiveNode:
         self.spiders: dict[str, SourceSpider] = {}
         self.stale_workers: set[str] = set()
         self.freed_workers: set[str] = set()  # silent workers whose host slots went back
+        self.silences = _Silences()
         self.newer_records = False
         self.handled = 0
 
@@ -210,17 +210,12 @@ class ArchiveNode:
         except Exception as exc:  # a timeout then, as without a cluster
             LOGGER.debug("which workers hold %s's requests: %s", source, exc)
             return []
-        now = datetime.now(UTC)
-        lost = []
-        for holder, beat in zip(holders, beats, strict=True):
-            try:
-                stamp = str(wire.loads(beat)["heartbeat_at"]).replace("Z", "+00:00")
-                silent = (now - datetime.fromisoformat(stamp)).total_seconds()
-            except Exception:  # no heartbeat at all (forgotten), or unreadable
-                silent = float("inf")
-            if silent > 3 * WORKER_HEARTBEAT:
-                lost.append(holder)
-        return lost
+        now = time.monotonic()
+        return [
+            holder
+            for holder, beat in zip(holders, beats, strict=True)
+            if beat is None or self.silences.of(holder, beat, now) > 3 * WORKER_HEARTBEAT
+        ]
 
     def end_checks(self, source: str, reason: str) -> None:
         """End the open checks of ``source`` (what the workers still do for them is stored
@@ -561,23 +556,23 @@ class ArchiveNode:
         cluster = self.runtime.config.cluster
         assert cluster is not None
         stale_after = cluster.worker_timeout_seconds
-        now = datetime.now(UTC)
+        now = time.monotonic()
         beats: dict[str, tuple[float, dict[str, Any]]] = {}
         for raw, value in (await self.client.hgetall(self.keys.workers)).items():
             worker = wire.text(raw)
             try:
                 beat = wire.loads(value)
-                at = datetime.fromisoformat(str(beat["heartbeat_at"]).replace("Z", "+00:00"))
             except Exception as exc:  # one worker's bad entry hides none of the others
                 LOGGER.warning("worker %s's heartbeat cannot be read: %s", worker, exc)
                 continue
-            beats[worker] = ((now - at).total_seconds(), beat)
+            beats[worker] = (self.silences.of(worker, value, now), beat)
         for worker, (age, beat) in beats.items():
             if age > stale_after * 20:
                 # long gone (killed, its machine lost): no longer listed or alarmed
                 await self.client.hdel(self.keys.workers, worker)
                 self.stale_workers.discard(worker)
                 self.freed_workers.discard(worker)
+                self.silences.forget(worker)
                 LOGGER.info("forgot worker %s, silent for %.0f s", worker, age)
                 continue
             if age > stale_after and worker not in self.stale_workers:
@@ -677,6 +672,25 @@ def _done_stats(stats: Counter[str], event: dict[str, Any]) -> None:
         stats[f"newswatch/errors/{error}"] += 1
         if event.get("entry_error"):
             stats["newswatch/entry_errors"] += 1
+
+
+class _Silences:
+    """How long each worker's heartbeat has stayed the same, on this node's clock (a
+    worker's own clock, which dates its heartbeats, may be off by more than the lease).
+    A worker first seen is silent from then: what came before is not known."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[bytes, float]] = {}  # its heartbeat, since when
+
+    def of(self, worker: str, beat: bytes, now: float) -> float:
+        seen = self.seen.get(worker)
+        if seen is None or seen[0] != beat:
+            self.seen[worker] = (beat, now)
+            return 0.0
+        return now - seen[1]
+
+    def forget(self, worker: str) -> None:
+        self.seen.pop(worker, None)
 
 
 class _Late:
