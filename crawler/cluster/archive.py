@@ -353,8 +353,7 @@ class ArchiveNode:
                 await self._handle(events)
             except Exception as exc:  # what went wrong with a batch never stops the node
                 LOGGER.exception("a batch of %d event(s) failed: %s", len(events), exc)
-        if entries:
-            await self._ack([entry_id for entry_id, _ in entries])
+        await self._ack([entry_id for entry_id, _ in entries])
 
     async def _handle(self, events: list[dict[str, Any]]) -> None:
         """Handle one batch of events read together.

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgpack
-from scrapy import Request, Spider
+
+if TYPE_CHECKING:  # (annotations only: status reads Redis without loading Scrapy)
+    from scrapy import Request, Spider
 
 __all__ = ["dumps", "loads", "method_names", "request_dict", "text"]
 
