@@ -52,7 +52,7 @@ from crawler.extensions import RETIRED, SHUTDOWN, CheckResult
 from crawler.redact import RedactingFilter, secret_values
 from crawler.runner import SourceCrawler
 from crawler.runtime import Runtime
-from storage import utc_now
+from storage import utc_now, utc_stamp
 from storage.daemon import record_daemon_start, record_daemon_stop, record_heartbeat
 from storage.health import set_next_check
 
@@ -264,11 +264,7 @@ class Daemon:
         assert self.runtime is not None and self.scheduler is not None
         job = self.scheduler.get_job(name)
         when = job.next_run_time if job is not None else None
-        stamp = (
-            when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-            if when
-            else None
-        )
+        stamp = utc_stamp(when) if when else None
         self.runtime.writer.post(lambda a: set_next_check(a.db, name, stamp), what="schedule")
 
     def _skipped(self, event: JobExecutionEvent) -> None:

@@ -13,9 +13,10 @@ import json
 import os
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from storage.db import utc_now
 
 __all__ = ["AlreadyRunning", "DaemonLock", "lock_path", "read_holder"]
 
@@ -67,7 +68,7 @@ class DaemonLock:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "role": role,
-            "since": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "since": utc_now(),
         }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(holder).encode(), 0)

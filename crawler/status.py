@@ -17,6 +17,7 @@ from typing import Any
 
 from crawler.config import Config
 from crawler.lock import read_holder
+from storage.db import utc_stamp
 
 __all__ = ["collect_status", "render_status"]
 
@@ -53,7 +54,7 @@ def collect_status(
     report: dict[str, Any] = {
         "config": config.path,
         "archive": str(path),
-        "checked_at": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "checked_at": utc_stamp(now),
         "archive_exists": path.exists(),
     }
     holder = read_holder(path)
@@ -209,9 +210,11 @@ def _cluster(
 ) -> dict[str, Any]:
     """The workers (last heartbeat, pages per minute, errors), the queues' depths and what
     waits for the archive node, read from Redis; what waits while the archive here has no
-    node running on it needs attention (the workers' articles are not stored meanwhile)."""
+    node running on it needs attention (the workers' articles are not stored meanwhile).
+    A heartbeat's age is read on Redis' clock, which dates the heartbeats: a machine whose
+    clock is off makes no worker look dead, nor a dead one alive."""
     from crawler.cluster import wire
-    from crawler.cluster.connection import sync_client
+    from crawler.cluster.connection import server_time, sync_client
     from crawler.cluster.keys import ARCHIVE_GROUP, WORKER_GROUP, Keys
 
     cluster = config.cluster
@@ -221,6 +224,7 @@ def _cluster(
     client.connection_pool.connection_kwargs.update(socket_timeout=5, socket_connect_timeout=5)
     out: dict[str, Any] = {"redis": "ok", "workers": [], "queues": {}}
     try:
+        now = server_time(client.time())
         for raw, value in sorted(client.hgetall(keys.workers).items()):
             beat = wire.loads(value)
             worker = wire.text(raw)
@@ -228,7 +232,9 @@ def _cluster(
             age = (now - at).total_seconds() if at else None
             entry = {"id": worker, **beat, "heartbeat_age": None if age is None else round(age)}
             out["workers"].append(entry)
-            if age is None or age > cluster.worker_timeout_seconds:
+            if age is None:
+                attention.append(f"worker {worker}'s heartbeat carries no time")
+            elif age > cluster.worker_timeout_seconds:
                 attention.append(f"worker {worker} has not heart-beaten for {age:.0f} s")
         for source in config.sources:
             if not source.enabled:

@@ -1,6 +1,14 @@
 """The newswatch archive: a SQLite file with articles, fetch state, crawl runs and search."""
 
-from storage.db import Archive, FetchState, Stored, compress_html, decompress_html, utc_now
+from storage.db import (
+    Archive,
+    FetchState,
+    Stored,
+    compress_html,
+    decompress_html,
+    utc_now,
+    utc_stamp,
+)
 from storage.migrations import MIGRATIONS, migrate
 from storage.search import fts_query, index_text
 
@@ -15,4 +23,5 @@ __all__ = [
     "index_text",
     "migrate",
     "utc_now",
+    "utc_stamp",
 ]

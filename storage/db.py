@@ -61,8 +61,13 @@ __all__ = [
 LOGGER = logging.getLogger(__name__)
 
 
+def utc_stamp(moment: datetime) -> str:
+    """A moment as the archive writes it: UTC, to the second, ``Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_stamp(datetime.now(UTC))
 
 
 def _parse_time(stamp: str | None) -> datetime | None:

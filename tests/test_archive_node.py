@@ -335,3 +335,26 @@ def test_a_workers_silence_is_timed_on_this_nodes_clock(
     assert (stale, slots) == (["w:1"], 0)  # past the lease (60 s): its slots went back
     alarms = [r.getMessage() for r in caplog.records if r.getMessage().startswith("alarm worker")]
     assert len(alarms) == 1 and alarms[0].startswith("alarm worker raised: worker w:1 stopped")
+
+
+def test_status_reads_heartbeat_ages_on_redis_clock(node: ArchiveNode) -> None:
+    """Workers date their heartbeats by Redis' clock and status reads their ages on it: run
+    on a machine whose clock is an hour ahead, status still sees a worker that beat 3 s ago
+    as alive and one silent for 5 min as silent (on its own clock both would be an hour
+    old)."""
+    from datetime import UTC, datetime, timedelta
+
+    from crawler.cluster.connection import server_time
+    from crawler.status import collect_status
+    from storage import utc_stamp
+
+    keys = Keys(node.runtime.config.cluster.key_prefix)
+    redis_now = server_time(node.sync.time())
+    for worker, ago in (("w:1", 3), ("w:2", 300)):
+        beat = {"heartbeat_at": utc_stamp(redis_now - timedelta(seconds=ago)), "done": 1}
+        node.sync.hset(keys.workers, worker, wire.dumps(beat))
+    report = collect_status(node.runtime.config, now=datetime.now(UTC) + timedelta(hours=1))
+    ages = {w["id"]: w["heartbeat_age"] for w in report["cluster"]["workers"]}
+    assert 2 <= ages["w:1"] <= 6 and 299 <= ages["w:2"] <= 303
+    silent = [line for line in report["attention"] if "heart-beaten" in line]
+    assert len(silent) == 1 and silent[0].startswith("worker w:2 has not heart-beaten for 30")

@@ -4,6 +4,7 @@ runs on the reactor's loop."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,7 +16,7 @@ from redis.backoff import NoBackoff
 
 from crawler.config import ClusterConfig
 
-__all__ = ["async_client", "display_url", "sync_client", "unreachable"]
+__all__ = ["async_client", "display_url", "server_time", "sync_client", "unreachable"]
 
 _OPTIONS: dict[str, Any] = {
     "socket_timeout": 30,
@@ -67,3 +68,10 @@ def unreachable(cluster: ClusterConfig) -> str | None:
     finally:
         client.close()
     return None
+
+
+def server_time(answer: tuple[int, int] | list[int]) -> datetime:
+    """Redis' ``TIME`` answer (seconds, microseconds) as a moment: the one clock every
+    worker and ``newswatch status`` share, whatever each machine's own clock says."""
+    seconds, micros = answer
+    return datetime.fromtimestamp(int(seconds) + int(micros) / 1e6, UTC)

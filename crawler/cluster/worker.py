@@ -32,7 +32,7 @@ from twisted.python.failure import Failure
 from crawler import __version__
 from crawler.cluster import wire
 from crawler.cluster.coalesce import Coalescer
-from crawler.cluster.connection import async_client, sync_client
+from crawler.cluster.connection import async_client, server_time, sync_client
 from crawler.cluster.keys import WORKER_HEARTBEAT, Keys
 from crawler.cluster.ledger import Ledger
 from crawler.cluster.outage import REDIS_AWAY, Outage
@@ -42,7 +42,7 @@ from crawler.config import Config, ConfigError, load_config
 from crawler.redact import RedactingFilter, secret_values
 from crawler.runtime import Runtime, scrapy_settings
 from spiders.source import SourceSpider, failure_kind
-from storage import utc_now
+from storage import utc_now, utc_stamp
 
 __all__ = ["ClusterSpider", "Worker", "WorkerCrawler"]
 
@@ -280,7 +280,9 @@ class Worker:
                     "pid": os.getpid(),
                     "version": __version__,
                     "started_at": self.started_at,
-                    "heartbeat_at": utc_now(),
+                    # dated by Redis' clock, which status compares it with: a machine
+                    # whose own clock is off neither looks dead nor hides a dead worker
+                    "heartbeat_at": utc_stamp(server_time(await runtime.cluster_async.time())),
                     "done": ledger.finished,
                     "errors": ledger.failed,
                     "pages_per_minute": ledger.pages_per_minute(),
