@@ -74,10 +74,12 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: DeliveryReport) -> None:
+        """Count ``other``'s round in; what waits is ``other``'s, the later count."""
         self.sent += other.sent
         self.failed += other.failed
         self.dead += other.dead
         self.deferred += other.deferred
+        self.waiting = other.waiting
         self.errors.extend(other.errors)
 
 

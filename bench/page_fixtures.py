@@ -1,7 +1,8 @@
 """The fixture pages of ``tests/fixtures/pages``: pages written for newswatch in the layouts
 real portals use, each saved as served (``<domain>.<slug>.html``) with the expected article
 text beside it (``.txt``) and what is known about it (``.json``: URL, Content-Type,
-language, title, layout, which extractor should produce the text). And the measure the
+language, title, layout, which extractor should produce the text and, where the page
+dates itself, the publication time it resolves to). And the measure the
 text is judged by: character-bigram F1 against the expected text."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class FixturePage:
     title: str
     layout: str
     extractor: str
+    published_at: str | None = None  # when given, what the page's date must resolve to
 
 
 def load_fixtures(folder: Path = FOLDER) -> list[FixturePage]:
@@ -42,6 +44,7 @@ def load_fixtures(folder: Path = FOLDER) -> list[FixturePage]:
                 title=meta["title"],
                 layout=meta["layout"],
                 extractor=meta["extractor"],
+                published_at=meta.get("published_at"),
             )
         )
     return pages

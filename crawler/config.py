@@ -34,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from crawler.redact import is_secret_key
+from crawler.redact import MIN_SECRET_LENGTH, is_secret_key
 from crawler.text.entities import Catalogue, CatalogueError, load_catalogue
 from crawler.text.selectors import compile_selector
 from storage.health import AlarmPolicy
@@ -1142,8 +1142,20 @@ def _config_error(path: str | Path, error: Any) -> list[ConfigError]:
     if kind.endswith("_type") or kind.endswith("_parsing"):
         message = f"expected {_expected(kind)}, got {error.get('input')!r}"
     if is_secret_key(key) and isinstance(error.get("input"), str) and error["input"]:
-        message = message.replace(error["input"], "[redacted]")  # never echo a secret
+        message = _unechoed(message, error["input"])
     return [ConfigError(path, key, message)]
+
+
+def _unechoed(message: str, secret: str) -> str:
+    """``message`` without the secret it quotes: where it is quoted (``got '…'``), else
+    wherever it stands when it is long enough to be one (a short value's characters, such
+    as ``x`` or ``http``, are the words of the message too)."""
+    quoted = repr(secret)
+    if quoted in message:
+        return message.replace(quoted, "'[redacted]'")
+    if len(secret) >= MIN_SECRET_LENGTH:
+        return message.replace(secret, "[redacted]")
+    return message
 
 
 def _expected(kind: str) -> str:

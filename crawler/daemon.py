@@ -46,7 +46,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from alerts.delivery import Deliverer
-from crawler import __version__, systemd
+from crawler import __version__, stop_signals, systemd
 from crawler.config import Config, ConfigError, SourceConfig, load_config
 from crawler.extensions import RETIRED, SHUTDOWN, CheckResult
 from crawler.redact import RedactingFilter, secret_values
@@ -192,9 +192,11 @@ class Daemon:
         try:
             await self.stopping.wait()
         finally:
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                loop.remove_signal_handler(signum)
-            await self._shutdown(background)
+            stop_signals.hold_while_stopping(loop, STOP_GRACE)
+            try:
+                await self._shutdown(background)
+            finally:
+                stop_signals.release(loop)
         return 0
 
     async def _shutdown(self, background: list[asyncio.Task[None]]) -> None:

@@ -22,6 +22,7 @@ import contextlib
 import logging
 import os
 import pickle
+import signal
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -165,6 +166,11 @@ _WORKER: dict[str, Any] = {}
 
 
 def _start_worker(entities: Sequence[Mapping[str, Any]], owner: int | None = None) -> None:
+    # Ctrl-C in a terminal, or a SIGTERM to the whole process group (systemd's cgroup,
+    # GNU timeout, tini -g), reaches the workers too: their owner ends them once it has
+    # stopped (and they end themselves if it dies), so they let it decide.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     _yield_cpu()
     catalogue = load_catalogue([EntityConfig(**e) for e in entities])
     _WORKER.update(catalogue=catalogue, scanner=entity_scanner(catalogue))

@@ -151,15 +151,26 @@ def search_entry(title: str, text: str, given: Any = None) -> tuple[str, str]:
     return search_text(title), search_text(text)
 
 
-def readable_snippet(snippet: str | None) -> str:
+def readable_snippet(snippet: str | None, text: str | None = None) -> str:
     """An FTS5 ``snippet()`` of :func:`search_text` (hits framed by :data:`SNIPPET_OPEN`
     and :data:`SNIPPET_CLOSE`) as readable text, hits in ``<mark>…</mark>``.
 
     Each bigram run collapses back to its characters; a character is marked when a marked
-    bigram covers it. The text is not HTML-escaped: escape it, then restore the two tags.
+    bigram covers it. Given the article's ``text`` (what the entry was made from), the
+    snippet reads in its characters, not the index's folded ones: a Traditional article
+    is quoted in Traditional. The text is not HTML-escaped: escape it, then restore the two
+    tags.
     """
     if not snippet:
         return ""
+    chars = _snippet_chars(snippet)
+    if text:
+        chars = _as_written(chars, text)
+    return _with_marks(chars)
+
+
+def _snippet_chars(snippet: str) -> list[tuple[str, bool]]:
+    """The snippet's characters, each with whether a hit covers it."""
     marked: list[tuple[str, bool]] = []
     inside = False
     for ch in snippet:
@@ -177,7 +188,37 @@ def readable_snippet(snippet: str | None) -> str:
             continue
         out.extend(_collapse_run(segment) if any(c == _JOIN for c, _ in segment) else segment)
         segment = []
-    return _with_marks(out)
+    return out
+
+
+def _as_written(chars: list[tuple[str, bool]], text: str) -> list[tuple[str, bool]]:
+    """``chars`` (a snippet in the index's folded form) as the same stretch of ``text``,
+    hits kept; unchanged when the stretch cannot be found (an entry from other text)."""
+    folded: list[str] = []
+    origin: list[int] = []  # for each folded character, the index of its character in text
+    for index, ch in enumerate(text):
+        if _INVISIBLE_RE.match(ch):
+            continue
+        piece = _display_table.get(ord(ch)) or _display_fold(ch)
+        folded.append(piece)
+        origin.extend([index] * len(piece))
+    whole = "".join(folded)
+    for head in (0, 1):  # snippet()'s ellipses at the ends, or the text's own
+        for tail in (0, 1):
+            core = chars[head : len(chars) - tail] if len(chars) > head + tail else []
+            if (head and chars[0][0] != _ELLIPSIS) or (tail and chars[-1][0] != _ELLIPSIS):
+                continue
+            at = whole.find("".join(c for c, _ in core)) if core else -1
+            if at < 0:
+                continue
+            marks: dict[int, bool] = {}
+            for offset, (_, flag) in enumerate(core):
+                index = origin[at + offset]
+                marks[index] = marks.get(index, False) or flag
+            first, last = origin[at], origin[at + len(core) - 1]
+            stretch = [(text[i], marks.get(i, False)) for i in range(first, last + 1)]
+            return chars[:head] + stretch + chars[len(chars) - tail :]
+    return chars
 
 
 def _collapse_run(segment: list[tuple[str, bool]]) -> list[tuple[str, bool]]:

@@ -39,12 +39,16 @@ def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, .
 class Node:
     """``newswatch run [--role ROLE]`` in a child process, its log in a file."""
 
-    def __init__(self, config: Path, log: Path, role: str | None) -> None:
+    def __init__(self, config: Path, log: Path, role: str | None, *, group: bool = False) -> None:
+        """``group``: in a process group of its own, as a service manager starts it (a
+        signal to the group reaches its page-stage workers too)."""
         self.log = log
         command = [sys.executable, "-m", "crawler.cli", "--config", str(config), "run"]
         if role:
             command += ["--role", role]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=log.open("ab"), start_new_session=group
+        )
 
     @property
     def pid(self) -> int:

@@ -176,3 +176,40 @@ recipients = ["desk@example.org"]
     )
     for quiet in ("新一代数据中心GPU开始交付", "半导体板块情绪升腾", "光伏行业出口数据发布"):
         assert quiet not in fired_titles
+
+
+def test_a_crawl_counts_the_alerts_left_to_retry(
+    tmp_path: Path,
+    write_config,  # type: ignore[no-untyped-def]
+) -> None:
+    """Slack answers 500 to every try and the next try is an hour away: the crawl's summary
+    says the alerts wait to be retried (it said 0), and the outbox agrees."""
+    db = tmp_path / "archive.db"
+    with PortalServer(0, articles=ARTICLES) as portal, slack_and_smtp() as (slack, _):
+        slack.script = [SlackReply(500, "server_error")] * 20
+        config = write_config(f"""
+[archive]
+path = "{db}"
+[delivery]
+base_backoff = "1h"
+[[sources]]
+name = "portal"
+sitemaps = ["{portal.base}/sitemap.xml"]
+delay = 0
+[[rules]]
+name = "h20"
+keywords = ["H20"]
+[[rules]]
+name = "ascend"
+keywords = ["昇腾"]
+[[channels]]
+name = "slack"
+type = "slack"
+webhook_url = "{slack.url}"
+""")
+        result = run_cli("--config", str(config), "crawl", "--alert-budget", "3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    waiting = sqlite3.connect(db).execute("SELECT count(*) FROM alerts WHERE status != 'sent'")
+    count = waiting.fetchone()[0]
+    assert count == 3
+    assert f"alerts: 0 sent, {count} to retry, 0 dead" in result.stdout, result.stdout

@@ -28,9 +28,9 @@ WORDS = common_words()
 
 
 @contextmanager
-def daemon(config: Path, log: Path) -> Iterator[Node]:
+def daemon(config: Path, log: Path, *, group: bool = False) -> Iterator[Node]:
     """``newswatch run`` (no role), started; killed on the way out if still running."""
-    running = Node(config, log, None)
+    running = Node(config, log, None, group=group)
     try:
         running.started("daemon started")
         yield running
@@ -107,6 +107,37 @@ def test_alert_within_seconds_through_500_and_429_then_sigterm_exits_0(
         assert running.process.returncode == 0 and took < 20
     assert "stopped:" in running.text()
     assert query(db, "SELECT stopped_at FROM daemon")[0][0]
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_sigterm_to_the_process_group_twice_still_stops_cleanly(
+    portal: PortalServer, slack: SlackWebhook, tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    """A supervisor that signals the daemon and then its whole process group (GNU timeout,
+    systemd's control group) sends SIGTERM twice, to the page-stage workers too: the
+    daemon still stops as after one, exit 0, its workers not dying under it."""
+    db = tmp_path / "a.db"
+    config = write_config(feeds_config(portal, db, slack))
+    portal.latency = 0.5  # a check is running when the signals come
+    with daemon(config, tmp_path / "log", group=True) as running:
+        wait_until(lambda: query(db, "SELECT 1 FROM articles"), 30, "an article stored")
+        os.killpg(running.pid, signal.SIGTERM)
+        time.sleep(0.05)
+        os.killpg(running.pid, signal.SIGTERM)
+        running.process.wait(30)
+        # its page-stage workers and their forkserver end with it: none is left in its group
+        wait_until(lambda: not _group_alive(running.pid), 10, "the process group to end")
+    log = running.text()
+    assert running.process.returncode == 0, log[-3000:]
+    assert "SIGTERM while stopping: already stopping" in log and "stopped:" in log
+    assert "leaked" not in log and "BrokenProcessPool" not in log and "Traceback" not in log
 
 
 def test_a_second_daemon_is_refused_and_status_names_every_source(

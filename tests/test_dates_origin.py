@@ -39,6 +39,18 @@ FETCHED = "2026-05-20T02:07:42Z"  # 10:07 on 20 May in Beijing
         ("2026-03-05", "2026-03-05", "day"),
         ("2026-03-02T09:15:00+08:00", "2026-03-02T01:15:00Z", "minute"),
         ("Tue, 03 Mar 2026 15:00:00 GMT", "2026-03-03T15:00:00Z", "minute"),
+        # a national agency's header, its parts spaced apart
+        ("2026 03/14 09:12:30", "2026-03-14T01:12:30Z", "minute"),
+        ("2026年3月17日星期二", "2026-03-17", "day"),
+        # English dates as wires, agencies and papers print them
+        ("March 20, 2026", "2026-03-20", "day"),
+        ("20 March 2026", "2026-03-20", "day"),
+        ("Sept. 9, 2025", "2025-09-09", "day"),
+        ("Mar. 20, 2026 3:45 PM ET", "2026-03-20T19:45:00Z", "minute"),
+        ("Mar 20, 2026 3:45 PM EST", "2026-03-20T19:45:00Z", "minute"),  # not 03:45
+        ("Wed 25 Mar 2026 09.02 EDT", "2026-03-25T13:02:00Z", "minute"),
+        ("May 5, 2026, 11:30 a.m. UTC", "2026-05-05T11:30:00Z", "minute"),
+        ("Published March 3rd, 2026 at 9:15 pm", "2026-03-03T13:15:00Z", "minute"),
     ],
 )
 def test_dates_resolve_against_the_fetch_time(value: str, expected: str, precision: str) -> None:
@@ -105,6 +117,48 @@ def test_page_pipeline_reads_the_header_date(header: str, expected: str, precisi
     body = "美国商务部工业与安全局当地时间周二发布新规，将更多先进计算芯片纳入出口管制范围。"
     result = process_page(page(header, body), url="http://x.test/a", fetched_at=FETCHED)
     assert (result.published_at, result.published_precision) == (expected, precision)
+
+
+def test_english_words_that_are_not_dates_are_not_dates() -> None:
+    assert resolve_date("June 2026", fetched_at=FETCHED) is None
+    assert resolve_date("made 2,000 chips in March 2026", fetched_at=FETCHED) is None
+
+
+@pytest.mark.parametrize(
+    ("meta", "expected"),
+    [
+        ('<meta name="citation_publication_date" content="2026/03/24">', ("2026-03-24", "day")),
+        (
+            '<script type="application/ld+json">{"@context": "https://schema.org", "@graph": '
+            '[{"@type": "WebPage"}, {"@type": "NewsArticle", '
+            '"datePublished": "2026-03-24T10:20:00+08:00"}]}</script>',
+            ("2026-03-24T02:20:00Z", "minute"),
+        ),
+    ],
+)
+def test_dates_from_gazette_metadata_and_linked_data(meta: str, expected: tuple[str, str]) -> None:
+    result = process_page(page("", "正文" * 30, meta=meta), fetched_at=FETCHED)
+    assert (result.published_at, result.published_precision) == expected
+
+
+def test_a_wechat_article_is_dated_by_its_script() -> None:
+    sentences = [f"出口管制新规解读，第{i}部分，讲清楚许可要求。" * 4 for i in range(4)]
+    body = "".join(f"<section><span>{sentence}</span></section>" for sentence in sentences)
+    html = (
+        '<html><head><meta charset="utf-8"></head><body><div class="rich_media_content" '
+        f'id="js_content">{body}</div><script>var ct = "1774567890";\n'
+        'var publish_time = "2026-03-27" || "";</script></body></html>'
+    )
+    result = process_page(html.encode(), url="https://mp.weixin.qq.com/s/x", fetched_at=FETCHED)
+    assert (result.published_at, result.published_precision) == ("2026-03-26T23:31:30Z", "minute")
+
+
+def test_the_header_time_refines_a_day_only_meta_on_that_day() -> None:
+    day = '<meta name="publishdate" content="2026-05-19">'
+    same = process_page(page("2026年05月19日05:51", "正文" * 30, meta=day), fetched_at=FETCHED)
+    assert (same.published_at, same.published_precision) == ("2026-05-18T21:51:00Z", "minute")
+    other = process_page(page("2026年05月17日05:51", "正文" * 30, meta=day), fetched_at=FETCHED)
+    assert (other.published_at, other.published_precision) == ("2026-05-19", "day")
 
 
 def test_metadata_wins_over_the_header() -> None:

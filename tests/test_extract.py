@@ -144,6 +144,104 @@ def test_pruning_keeps_the_block_with_the_title() -> None:
     assert "正文第一段" in text and "相关文章" not in text and "评论" not in text
 
 
+def _pruned(html: str) -> str:
+    tree = lxml.html.fromstring(html)
+    prune_tree(tree)
+    return tree.text_content()
+
+
+def test_a_related_heading_inside_the_article_takes_only_its_links() -> None:
+    """A "Read more:" line and its links in the middle of the article's own block go; the
+    article around them (before and after) stays."""
+    text = _pruned(
+        "<html><body><div class='entry-content'><p>The rule runs to 150 pages.</p>"
+        "<b>Read more:</b>\n<ul><li><a href='/a'>Ascend, explained</a></li></ul>"
+        "<h2>Who is affected</h2><p>Chip designers and cloud providers.</p></div></body></html>"
+    )
+    assert "150 pages" in text and "Chip designers" in text and "Who is affected" in text
+    assert "Read more" not in text and "Ascend, explained" not in text
+
+
+def test_related_links_at_the_foot_of_a_br_separated_cell_go_alone() -> None:
+    cell = "<br>".join(PARAGRAPHS)
+    text = _pruned(
+        f"<html><body><table><tr><td class='content'>{cell}<br><br><b>相关新闻：</b><br>"
+        "<a href='/1'>省商务厅发布芯片进口合规指引</a><br><a href='/2'>昇腾产业园签约</a>"
+        "</td></tr></table></body></html>"
+    )
+    assert all(p in text for p in PARAGRAPHS)
+    assert "相关新闻" not in text and "合规指引" not in text and "产业园" not in text
+
+
+def test_a_comments_heading_inside_the_article_takes_the_rest_of_its_block() -> None:
+    text = _pruned(
+        f"<html><body><div class='c'><p>{PARAGRAPHS[0]}</p><h3>网友评论</h3>"
+        "用户甲：这篇分析很有价值，希望继续关注。<br><div>用户乙：同意楼上。</div></div>"
+        f"<p>{PARAGRAPHS[1]}</p></body></html>"
+    )
+    assert PARAGRAPHS[0] in text and PARAGRAPHS[1] in text
+    assert "网友评论" not in text and "用户甲" not in text and "用户乙" not in text
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "<h3>Comments on the Interim Final Rule</h3>",  # a section of a rule, not a thread
+        "<b>评论：</b>记者认为这一新规的影响被市场低估了。",  # a run-in label of a paragraph
+        "<h2>Read more about the licence exception</h2>",
+    ],
+)
+def test_article_headings_that_mention_comments_or_reading_stay(heading: str) -> None:
+    text = _pruned(
+        f"<html><body><div class='body-column'><p>{PARAGRAPHS[0]}</p><p>{heading}</p>"
+        f"<p>{PARAGRAPHS[1]}</p></div></body></html>"
+    )
+    assert PARAGRAPHS[0] in text and PARAGRAPHS[1] in text
+    assert lxml.html.fromstring(heading).text_content() in text
+
+
+def test_a_data_table_in_an_article_keeps_its_rows() -> None:
+    """A table whose rows share their columns is the article's data (the Entity List's
+    additions), kept row by row; it is not a page laid out in a table."""
+    rows = "".join(
+        f"<tr><td>{i}</td><td>某某计算技术有限公司{i}</td><td>深圳</td>"
+        "<td>所有受EAR管辖物项</td><td>推定拒绝</td></tr>"
+        for i in range(1, 5)
+    )
+    html = (
+        "<html><body><article><h1>实体清单新增十二家实体</h1>"
+        f"<p>{PARAGRAPHS[0]}</p><table><tr><th>序号</th><th>实体名称</th><th>所在地</th>"
+        f"<th>许可要求</th><th>审查政策</th></tr>{rows}</table><p>{PARAGRAPHS[1]}</p>"
+        "</article></body></html>"
+    )
+    result = process_page(html.encode(), url="http://x.test/a")
+    assert result.repairs["extractor"] == "trafilatura"
+    for i in range(1, 5):
+        row = f"| {i} | 某某计算技术有限公司{i} | 深圳 | 所有受EAR管辖物项 | 推定拒绝 |"
+        assert row in result.text
+
+
+@pytest.mark.parametrize(
+    ("html", "title"),
+    [
+        (  # the site's logo in the only <h1>, the headline in an <h2>
+            "<html><head><title>国产训练芯片发布 算力提升一倍_产业_电子报</title></head><body>"
+            "<div class='header'><h1 class='logo'><a href='/'>电子报</a></h1></div>"
+            "<div class='detail-title'><h2>国产训练芯片发布 算力提升一倍</h2></div>",
+            "国产训练芯片发布 算力提升一倍",
+        ),
+        (  # an old portal's title, its parts joined by --
+            "<html><head><title>市商务局举办出口管制合规培训会--本站新闻--某市人民政府</title>"
+            "</head><body>",
+            "市商务局举办出口管制合规培训会",
+        ),
+    ],
+)
+def test_the_headline_not_the_site_name(html: str, title: str) -> None:
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    assert extract_article(f"{html}{body}</body></html>").title == title
+
+
 @pytest.mark.parametrize(
     ("value", "named"),
     [
@@ -154,6 +252,8 @@ def test_pruning_keeps_the_block_with_the_title() -> None:
         ("pl20 fl", False),
         ("article-body", False),
         ("art_contextBox", False),
+        ("col-lg-8 pl-lg-0 article-body", False),  # Bootstrap's padding, not 评论
+        ("pl-4 text-gray-700", False),  # Tailwind's
     ],
 )
 def test_boilerplate_block_names(value: str, named: bool) -> None:

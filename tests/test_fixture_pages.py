@@ -33,6 +33,8 @@ def test_fixture_page_yields_its_article(page: FixturePage) -> None:
     assert not _MOJIBAKE_RE.search(result.text) and not _READING_RE.search(result.text)
     assert result.title.split() == page.title.split()
     assert result.repairs["extractor"] == page.extractor
+    if page.published_at:
+        assert result.published_at == page.published_at
 
 
 def test_fixture_pages_mean_f1() -> None:

@@ -4,6 +4,7 @@ and English words, in the archive and in datasette's search box."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -164,6 +165,26 @@ def test_snippet_of_the_index_reads_as_the_text(filled: Archive) -> None:
         [fts_query("出口管制")],
     ).fetchone()
     assert readable_snippet(row[0]) == "美国商务部对英伟达H20芯片实施<mark>出口管制</mark>。"
+
+
+def test_a_snippet_quotes_the_article_in_its_own_characters() -> None:
+    """The index folds Traditional to Simplified and full width to ASCII; a snippet given
+    the article's text reads as the article wrote it, its hits still marked."""
+    text = "華為昇騰生態大會今日在深圳舉行，會上發布了新一代昇騰處理器，Ｈ２０ also noted."
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE f USING fts5(title, text)")
+    conn.execute("INSERT INTO f(rowid, title, text) VALUES (1, '', ?)", [search_text(text)])
+
+    def snippet(query: str) -> str:
+        sql = "SELECT snippet(f, 1, char(2), char(3), '…', 8) FROM f WHERE f MATCH ?"
+        return conn.execute(sql, [fts_query(query)]).fetchone()[0]
+
+    assert readable_snippet(snippet("昇腾")) == "华为<mark>昇腾</mark>生态大会今…"  # the index's
+    assert readable_snippet(snippet("昇腾"), text) == "華為<mark>昇騰</mark>生態大會今…"
+    wide = "…代昇騰處理器，<mark>Ｈ２０</mark> also noted."
+    assert readable_snippet(snippet("h20"), text) == wide
+    # an entry that is not of this text stays as the index has it
+    assert readable_snippet(snippet("深圳"), "另一篇文章") == readable_snippet(snippet("深圳"))
 
 
 def test_a_search_entry_from_the_page_stage_is_used_only_in_this_releases_form() -> None:

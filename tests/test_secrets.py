@@ -195,6 +195,20 @@ def test_config_errors_do_not_echo_a_secret(monkeypatch: pytest.MonkeyPatch) -> 
     assert "xoxb" not in str(error.value) and "[redacted]" in str(error.value)
 
 
+@pytest.mark.parametrize("value", ["http", "x", "hooks.slack.com/services/T0/B0/abcdef"])
+def test_a_short_secret_in_a_config_error_leaves_the_message_readable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """The value is hidden where the message quotes it; the message's own words stay."""
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", value)
+    text = CHANNELS.format(webhook='"${SLACK_WEBHOOK_URL}"', password='"x"')
+    with pytest.raises(ConfigError) as error:
+        parse_config(text, path="n.toml")
+    message = str(error.value)
+    assert "expected an absolute http(s) URL, got '[redacted]'" in message, message
+    assert f"'{value}'" not in message
+
+
 def test_filter_redacts_messages_arguments_and_exceptions() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

@@ -239,16 +239,15 @@ def test_search_snippet_highlights_the_word(crawled_archive: CrawledArchive) -> 
     path = crawled_archive.path
     found = rows(path, "search", q="昇腾")
     assert [r["title"] for r in found] == ["昇騰叢集新增兩座機房"]
-    assert "<mark>昇腾</mark>处理器" in found[0]["snippet"]
+    # the Traditional article is quoted in its own characters, found by the Simplified word
+    assert "<mark>昇騰</mark>處理器" in found[0]["snippet"]
     html = get(path, f"/{DATABASE}/search?q=昇腾").text
-    assert "<mark>昇腾</mark>" in html and "&lt;mark&gt;" not in html
+    assert "<mark>昇騰</mark>處理器" in html and "&lt;mark&gt;" not in html
     assert {r["title"] for r in rows(path, "search", q="光伏 OR 液冷")} == {
         "光伏组件出口保持增长",
         "昇騰叢集新增兩座機房",
     }
-    assert {r["title"] for r in rows(path, "search", q="H20 -合作媒体")} == {
-        "H20许可审批迟迟未落地"
-    }
+    assert {r["title"] for r in rows(path, "search", q="H20 -下季度")} == {"H20许可审批迟迟未落地"}
     assert [r["title"] for r in rows(path, "search", q='"entity list"')] == [
         "Commerce adds research institutes to the Entity List"
     ]

@@ -29,7 +29,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, ScrapyDeprecationWarning
 from twisted.python.failure import Failure
 
-from crawler import __version__
+from crawler import __version__, stop_signals
 from crawler.cluster import wire
 from crawler.cluster.coalesce import Coalescer
 from crawler.cluster.connection import async_client, server_time, sync_client
@@ -223,10 +223,12 @@ class Worker:
                 crawl.result()  # raises why the crawler stopped
                 return 1
         finally:
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                loop.remove_signal_handler(signum)
-            await self._stop(runtime, crawler, crawl, keys)
-            beat.cancel()
+            stop_signals.hold_while_stopping(loop, STOP_GRACE)
+            try:
+                await self._stop(runtime, crawler, crawl, keys)
+                beat.cancel()
+            finally:
+                stop_signals.release(loop)
         return 0
 
     async def _stop(self, runtime: Runtime, crawler: Crawler, crawl: Any, keys: Keys) -> None:

@@ -19,6 +19,7 @@ from lxml import etree
 __all__ = [
     "BOILERPLATE_HEADING_RE",
     "BOILERPLATE_TOKEN_RE",
+    "COMMENTS_HEADING_RE",
     "is_boilerplate_attr",
     "prune_tree",
 ]
@@ -33,17 +34,36 @@ BOILERPLATE_TOKEN_RE = re.compile(
     r")(?:$|[-_\s])"
 )
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# CSS frameworks' spacing utilities (Bootstrap's ``pl-lg-0``, Tailwind's ``pl-4``): ``pl``
+# there is padding-left, not 评论.
+_UTILITY_CLASS_RE = re.compile(
+    r"^-?[mp][trblxyse]?-(?:(?:sm|md|lg|xl|xxl|2xl)-)?(?:n?\d+(?:\.\d+)?|auto|px)$"
+)
+# A heading that opens a comment thread: everything after it in its block is comments.
+_COMMENTS_HEADING = (
+    r"网友评论|網友評論|精彩评论|精彩評論|热门评论|熱門評論|全部评论|全部評論|最新评论"
+    r"|最新評論|评论区|評論區|精选留言|精選留言|发表评论|發表評論|我要评论|我要評論|网友留言|網友留言"
+    r"|读者留言|讀者留言|评论|評論|留言|Comments?|Reader\s+comments|Join\s+the\s+conversation"
+)
+COMMENTS_HEADING_RE = re.compile(
+    rf"^\s*(?:{_COMMENTS_HEADING})\s*(?:[(（]?\s*\d*\s*条?\s*[)）]?)?\s*[:：]?\s*$", re.IGNORECASE
+)
 # A heading (or a block's first line) that opens such a block.
 BOILERPLATE_HEADING_RE = re.compile(
     r"^\s*(?:网友评论|網友評論|精彩评论|精彩評論|热门评论|熱門評論|全部评论|全部評論|最新评论"
-    r"|最新評論|评论区|評論區|精选留言|精選留言|发表评论|發表評論|我要评论|我要評論"
+    r"|最新評論|评论区|評論區|精选留言|精選留言|发表评论|發表評論|我要评论|我要評論|网友留言|網友留言"
     r"|相关阅读|相關閱讀|相关文章|相關文章|相关新闻|相關新聞|相关报道|相關報導|延伸阅读|延伸閱讀"
     r"|推荐阅读|推薦閱讀|猜你喜欢|猜你喜歡|热点排行|熱點排行|热门排行|熱門排行|热门推荐|熱門推薦"
     r"|为你推荐|為你推薦|大家都在看|下一篇|上一篇|继续阅读下一篇|喜欢此内容的人还喜欢"
     r"|关联新闻|關聯新聞|관련\s*뉴스|관련\s*기사|많이\s*본\s*뉴스|関連記事|関連ニュース"
-    r"|アクセスランキング|Related\s+(?:articles|stories|news)|Read\s+more|Comments?\b)",
+    r"|アクセスランキング"
+    # English headings are the whole line ("Comments (12)", "Read more:"): "Comments on
+    # the proposed rule" heads a section of the article itself.
+    r"|(?:Related\s+(?:articles|stories|news|coverage)|Read\s+more|More\s+on\s+this\s+story"
+    r"|Comments?|Most\s+(?:read|popular))\s*(?:[(（]\s*\d*\s*[)）])?\s*[:：]?\s*$)",
     re.IGNORECASE,
 )
+_RUN_IN = 10  # characters of text right after a "heading" that make it a run-in label
 _KEEP_TAGS = frozenset({"html", "body", "main", "article"})
 # Elements found through their attributes: a predicate on every element (``//*[@class]``)
 # costs libxml2 several times as much on a large page, most of whose elements have none.
@@ -58,11 +78,63 @@ def is_boilerplate_attr(value: str | None) -> bool:
     """Whether an ``id`` or ``class`` value names a comment, related or ranking block."""
     if not value:
         return False
-    return BOILERPLATE_TOKEN_RE.search(_CAMEL_RE.sub("-", value).lower()) is not None
+    names = " ".join(name for name in value.split() if not _UTILITY_CLASS_RE.match(name))
+    return BOILERPLATE_TOKEN_RE.search(_CAMEL_RE.sub("-", names).lower()) is not None
 
 
 def _holds_title(node: etree._Element) -> bool:
     return bool(node.xpath(".//h1"))
+
+
+def _has_text(node: etree._Element) -> bool:
+    return isinstance(node.tag, str) and any(t.strip() for t in node.itertext())
+
+
+def _opens(node: etree._Element) -> bool:
+    """Whether nothing with text comes before ``node`` in its parent: a heading that
+    opens its block heads all of it; one further down heads only what follows it."""
+    parent = node.getparent()
+    if parent is None:
+        return True
+    if parent.text and parent.text.strip():
+        return False
+    for sibling in node.itersiblings(preceding=True):
+        if (sibling.tail and sibling.tail.strip()) or _has_text(sibling):
+            return False
+    return True
+
+
+def _runs_in(node: etree._Element) -> bool:
+    """A run-in label (``<b>评论：</b>`` followed by the paragraph's own text), not a heading."""
+    return node.tag in ("b", "strong") and len((node.tail or "").strip()) >= _RUN_IN
+
+
+def _link_like(node: etree._Element) -> bool:
+    """A ``<br>``, an image, or an element whose text is mostly link text."""
+    if not isinstance(node.tag, str):
+        return True  # a comment or processing instruction
+    text = sum(len(t.strip()) for t in node.itertext())
+    if not text:
+        return True
+    linked = sum(len(t.strip()) for link in node.iter("a") for t in link.itertext())
+    return linked >= 0.6 * text
+
+
+def _headed_run(node: etree._Element, comments: bool) -> list[etree._Element]:
+    """What a heading inside a larger block heads: the rest of the block after a comments
+    heading, else the links that follow it (up to the first text that is not a link)."""
+    run = [node]
+    for sibling in node.itersiblings():
+        if comments:
+            sibling.tail = None  # comments between <br>s are the siblings' tails
+        elif not _link_like(sibling):
+            break
+        run.append(sibling)
+        if sibling.tail and sibling.tail.strip():
+            break
+    if comments:
+        node.tail = None
+    return run
 
 
 def _remove(node: etree._Element) -> None:
@@ -81,7 +153,7 @@ def _remove(node: etree._Element) -> None:
 
 def prune_tree(tree: etree._Element) -> int:
     """Remove comment threads, related-article and ranking boxes and appended next
-    articles from ``tree`` in place; return how many blocks went. A block that holds the
+    articles from ``tree`` in place; return how many elements went. A block that holds the
     page's ``<h1>`` (the article itself) is never removed."""
     doomed: list[etree._Element] = []
     for node in _NAMED_XPATH(tree):
@@ -90,7 +162,10 @@ def prune_tree(tree: etree._Element) -> int:
             doomed.append(node)
     for node in _HEADINGS_XPATH(tree):
         text = "".join(node.itertext()).strip()
-        if node.tag in _KEEP_TAGS or len(text) >= 40 or not BOILERPLATE_HEADING_RE.match(text):
+        if node.tag in _KEEP_TAGS or len(text) >= 40 or _runs_in(node):
+            continue
+        comments = COMMENTS_HEADING_RE.match(text) is not None
+        if not comments and not BOILERPLATE_HEADING_RE.match(text):
             continue
         parent = node.getparent()
         if (
@@ -98,10 +173,13 @@ def prune_tree(tree: etree._Element) -> int:
             and parent.tag not in _KEEP_TAGS
             and not _holds_title(parent)
             and parent.getparent() is not None
+            and _opens(node)
         ):
             doomed.append(parent)
         else:
-            doomed.append(node)
+            # Inside the article's own block (a "Read more:" line, the related links at
+            # the foot of a <td> of <br>-separated text): only what the heading heads.
+            doomed.extend(_headed_run(node, comments))
     root = tree.getroottree().getroot()
     removed = 0
     for node in doomed:

@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 
 __all__ = ["CleanResult", "clean_text"]
 
-# A line that starts the comment section: everything from it on is comments.
+# A line that starts the comment section: everything from it on is comments. The section's
+# name opens the line ("网友评论（12）", "全部评论：", "评论区 热度排序"): a sentence that
+# mentions a video's comment section ("在视频评论区，不少网友…") is the article's.
 _COMMENTS_START_RE = re.compile(
-    r"(發表評論於|发表评论于|發表評論|网友评论|網友評論|精彩评论|精彩評論|全部评论|全部評論"
-    r"|热门评论|熱門評論|最新评论|最新評論|评论区|評論區|^\s*评论\s*[（(]?\d*[)）]?\s*$"
-    r"|^\s*評論\s*[（(]?\d*[)）]?\s*$|^\s*comments?\s*\(?\d*\)?\s*$)",
+    r"發表評論於|发表评论于"
+    r"|^\s*(?:發表評論|发表评论|网友评论|網友評論|精彩评论|精彩評論|全部评论|全部評論|热门评论"
+    r"|熱門評論|最新评论|最新評論|评论区|評論區|网友留言|網友留言)(?:\s*[(（]?\s*\d*\s*条?\s*[)）]?)"
+    r"(?:\s*[:：]|\s*$|\s+\S{1,12}$)"
+    r"|^\s*(?:评论|評論|留言)\s*[（(]?\d*[)）]?\s*$|^\s*comments?\s*\(?\d*\)?\s*$",
     re.IGNORECASE,
 )
 _COMMENT_LINE_RE = re.compile(r"^\S{1,40}\s*(發表評論於|发表评论于)")
@@ -31,8 +35,12 @@ _DISCLAIMER_RE = re.compile(
     r"|^notice:\s*the content above"
     r"|本文.{0,6}(來自投稿|来自投稿|不代表|僅代表|仅代表)"
     r"|不代表本(站|平台|網|网|刊|報|报|號|号)(立場|立场|觀點|观点)"
-    r"|(如若轉載|如若转载|轉載請注明|转载请注明|未經授權|未经授权).{0,30}"
-    r"|^[（(]?(來源|来源|責任編輯|责任编辑|編輯|编辑)[:：]\s*[^）)]{0,24}[）)]?$"
+    r"|如若轉載|如若转载|轉載請注明|转载请注明"
+    # "未经授权，不得转载" is a notice; "未经授权向第三国转运" is the news
+    r"|未[經经](?:授[權权]|[许許]可|同意|允[许許]).{0,10}(?:轉載|转载|轉發|转发|複製|复制|摘編|摘编"
+    r"|鏡像|镜像|轉貼|转贴|使用本(?:站|網|网|文|刊))"
+    # a credit line of labels: "（责任编辑：王凯）", "本文来源：网易科技报道 责任编辑：王凯_NT5541"
+    r"|^[（(]?(?:(?:本文|文章)?(?:來源|来源|責任編輯|责任编辑|編輯|编辑)[:：][^）)]{0,30}?){1,3}[）)]?$"
     r"|^(登錄後才可評論|登录后才可评论|登錄後發表評論|登录后发表评论)",
     re.IGNORECASE,
 )
@@ -40,8 +48,12 @@ _FURNITURE_RE = re.compile(
     r"^(微信扫一扫|微信掃一掃|支付宝扫一扫|支付寶掃一掃|扫一扫|掃一掃|分享到|分享至|打印|列印"
     r"|收藏|点赞|點讚|打赏|打賞|关注我们|關注我們|点击关注|點擊關注|返回顶部|返回頂部|举报|舉報"
     r"|share( on| this)?|print|tweet|email this)\b.{0,30}$"
-    r"|被閱讀次數|被阅读次数|阅读量\s*[:：]?\s*\d*|閱讀量\s*[:：]?\s*\d*|浏览量\s*[:：]?\s*\d+"
-    r"|瀏覽量\s*[:：]?\s*\d+|^更新时间\s*[:：]|^更新時間\s*[:：]",
+    r"|^(?:請繼續往下閱讀|请继续往下阅读|繼續閱讀|继续阅读|展開全文|展开全文|阅读全文|閱讀全文"
+    r"|continue reading|read the full (?:story|article))\W{0,6}$"
+    r"|^(?:please )?(?:turn on|enable) javascript\b"
+    # a counter ("阅读量：1.2万", "浏览次数 128"), not "话题阅读量已超过3亿"
+    r"|被閱讀次數|被阅读次数|(?:阅读|閱讀|浏览|瀏覽)(?:量|数|數|次数|次數)\s*[:：]?\s*\d"
+    r"|^(?:阅读|閱讀|浏览|瀏覽)(?:量|数|數|次数|次數)|^更新时间\s*[:：]|^更新時間\s*[:：]",
     re.IGNORECASE,
 )
 _IMAGE_RE = re.compile(
@@ -54,7 +66,21 @@ _MIN_REPEATED = 8
 # "2026-11-18 16:20 来源：科技日报网", "송고시간 2026-11-18 10:25", "2026年11月18日 19:30".
 _DATELINE_RE = re.compile(
     r"^(?:\S{0,6}[:：]?\s*)?(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"(?:\s*(?:星期|週|周|禮拜|礼拜)[一二三四五六日天])?"
     r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?(?:\s+\S{1,16}){0,3}\s*$"
+)
+# The issuers a notice is signed by, the line before its date ("商务部 海关总署"): that
+# date is the notice's own, not the page's.
+_SIGNATURE_RE = re.compile(
+    r"^(?:\S{1,16}(?:部|署|局|委|委员会|委員會|院|厅|廳|办公室|辦公室|政府|中心|协会|協會)\s*){1,4}$"
+)
+# A byline at the top ("文｜财新 何苗", "文/记者 张三"): the credit, not the article.
+_BYLINE_RE = re.compile(r"^文\s*[｜|/／]\s*\S{1,20}(?:\s+\S{1,10})?$")
+# The end of a press release ("###", "-30-"): what follows is the media contact.
+_RELEASE_END_RE = re.compile(r"^\s*(?:#{3,}|-\s*30\s*-)\s*$")
+# An agency's credit line at the foot ("Reporting by …; Editing by …").
+_WIRE_CREDIT_RE = re.compile(
+    r"^(?:\(?(?:additional )?reporting by|writing by|editing by)\b.{0,300}$", re.IGNORECASE
 )
 _DATELINE_MAX = 40
 
@@ -69,17 +95,20 @@ def _count(removed: dict[str, int], kind: str) -> None:
     removed[kind] = removed.get(kind, 0) + 1
 
 
-def _comments_start(lines: list[str]) -> int | None:
-    """Index of the first comment line. A section heading (评论区, 全部评论) counts in the
-    second half of the text only, so an article that discusses comments keeps its body;
-    ``<user> 發表評論於`` headers count after the third paragraph when there are two."""
+def _tail_start(lines: list[str]) -> tuple[int, str] | None:
+    """Where the text's tail of comments (or a press release's contacts) starts, and which
+    it is. A section heading (评论区, 全部评论) or a release's end mark (``###``) counts in
+    the second half of the text only, so an article that discusses comments keeps its
+    body; ``<user> 發表評論於`` headers count after the third paragraph when there are two."""
     headers = [i for i, line in enumerate(lines) if _COMMENT_LINE_RE.search(line) and i >= 3]
     if len(headers) >= 2:
-        return headers[0]
+        return headers[0], "comments"
     half = len(lines) // 2
     for index in range(half, len(lines)):
         if _COMMENTS_START_RE.search(lines[index]):
-            return index
+            return index, "comments"
+        if _RELEASE_END_RE.match(lines[index]):
+            return index, "press_contacts"
     return None
 
 
@@ -88,16 +117,28 @@ def clean_text(text: str) -> CleanResult:
     result = CleanResult("")
     lines = [line.strip() for line in text.split("\n")]
     lines = [line for line in lines if line]
-    start = _comments_start(lines)
-    if start is not None:
-        result.removed["comments"] = len(lines) - start
+    tail = _tail_start(lines)
+    if tail is not None:
+        start, kind = tail
+        result.removed[kind] = len(lines) - start
         lines = lines[:start]
     kept: list[str] = []
     seen: Counter[str] = Counter()
     edges = {0, 1, len(lines) - 2, len(lines) - 1}
     for index, line in enumerate(lines):
-        if index in edges and len(line) <= _DATELINE_MAX and _DATELINE_RE.match(line):
+        if (
+            index in edges
+            and len(line) <= _DATELINE_MAX
+            and _DATELINE_RE.match(line)
+            and not (index and _SIGNATURE_RE.match(lines[index - 1]))
+        ):
             _count(result.removed, "datelines")
+            continue
+        if index < 2 and _BYLINE_RE.match(line):
+            _count(result.removed, "bylines")
+            continue
+        if index >= len(lines) - 2 and _WIRE_CREDIT_RE.match(line):
+            _count(result.removed, "bylines")
             continue
         if _IMAGE_RE.search(line):
             _count(result.removed, "image_placeholders")

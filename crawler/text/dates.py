@@ -36,6 +36,7 @@ __all__ = [
     "PublishedTime",
     "day_of",
     "find_date",
+    "finer",
     "normalize_date",
     "parse_fetched_at",
     "resolve_date",
@@ -47,7 +48,8 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 CLOCK_SKEW = timedelta(hours=1)
 
 _FULL_CN_RE = re.compile(
-    r"(?<!\d)((?:19|20)\d{2})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?"
+    # (Xinhua's header spaces its parts: "2026 03/14 09:12:30")
+    r"(?<!\d)((?:19|20)\d{2})(?:\s*[年/.-]\s*|\s+(?=\d{1,2}\s*/\s*\d))(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?"
     r"(?:\s*[T ]?\s*(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?"
 )
 _ISO_RE = re.compile(
@@ -62,6 +64,63 @@ _RELATIVE_RE = re.compile(
     r"|(?:今天|昨天|前天)(?:\s*(\d{1,2})[:：](\d{2}))?"
 )
 _TRADITIONAL = str.maketrans("剛時鐘個", "刚时钟个")
+# English dates as wires and agencies print them: "March 20, 2026", "Mar. 20, 2026 3:45 PM
+# ET", "Wed 25 Mar 2026 09.02 EDT", "20 March 2026".
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sept", "sep"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+# Abbreviations with one meaning; "CST" (China or US Central) and the like are left out.
+_ZONES = {
+    "utc": "UTC",
+    "gmt": "UTC",
+    "z": "UTC",
+    "et": "America/New_York",
+    "est": "America/New_York",
+    "edt": "America/New_York",
+    "pt": "America/Los_Angeles",
+    "pst": "America/Los_Angeles",
+    "pdt": "America/Los_Angeles",
+    "bst": "Europe/London",
+    "cet": "Europe/Paris",
+    "cest": "Europe/Paris",
+    "jst": "Asia/Tokyo",
+    "kst": "Asia/Seoul",
+    "hkt": "Asia/Hong_Kong",
+    "sgt": "Asia/Singapore",
+}
+_RFC2822_RE = re.compile(
+    r"^\s*(?:[a-z]{3},?\s*)?\d{1,2}\s+[a-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?"
+    r"(?:\s*(?:[+-]\d{4}|[a-z]{1,5}))?\s*$",
+    re.IGNORECASE,
+)
+_EN_DATE_RE = re.compile(
+    r"(?<![\w])(?:"
+    rf"{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{{2}})"
+    rf"|(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH.replace('month', 'month2')}"
+    r",?\s+(?P<year2>(?:19|20)\d{2}))"
+    r"(?:(?:\s*,\s*|\s+at\s+|\s*[-·|/]\s*|\s+)(?P<hour>\d{1,2})[:.](?P<minute>\d{2})"
+    r"(?:\s*(?P<half>[ap])\.?m\.?)?(?:\s+(?P<zone>[a-z]{1,4})\b)?)?",
+    re.IGNORECASE,
+)
 
 
 class PublishedTime(NamedTuple):
@@ -95,23 +154,49 @@ def _full(value: str) -> tuple[datetime, bool] | None:
         return parsed, ("T" in value or " " in value.strip() or ":" in value)
     except ValueError:
         pass
-    from email.utils import parsedate_to_datetime
+    if _RFC2822_RE.match(value):  # (email.utils reads "3:45 PM EST" as 03:45, naive)
+        from email.utils import parsedate_to_datetime
 
-    try:
-        return parsedate_to_datetime(value), True
-    except (TypeError, ValueError, IndexError):
-        pass
+        try:
+            return parsedate_to_datetime(value), True
+        except (TypeError, ValueError, IndexError):
+            pass
     match = _ISO_RE.search(value)
     if match:
         return _full(match.group(0))
     match = _FULL_CN_RE.search(value)
     if not match:
-        return None
+        return _english(value)
     year, month, day, hour, minute, second = (int(g) if g else 0 for g in match.groups())
     try:
         return datetime(year, month, day, hour, minute, second), match.group(4) is not None
     except ValueError:
         return None
+
+
+def _english(value: str) -> tuple[datetime, bool] | None:
+    """An English date ("March 20, 2026", "Wed 25 Mar 2026 09.02 EDT"), its time and
+    zone when given (a zone read in its own rules: EDT and EST are both New York's)."""
+    match = _EN_DATE_RE.search(value)
+    if not match:
+        return None
+    parts = match.groupdict()
+    month = _MONTHS[(parts["month"] or parts["month2"]).lower()]
+    day, year = int(parts["day"] or parts["day2"]), int(parts["year"] or parts["year2"])
+    hour = int(parts["hour"]) if parts["hour"] else None
+    minute = int(parts["minute"]) if parts["minute"] else 0
+    if hour is not None and parts["half"]:
+        if hour > 12:
+            return None
+        hour = hour % 12 + (12 if parts["half"].lower() == "p" else 0)
+    zone = _ZONES.get((parts["zone"] or "").lower())
+    try:
+        moment = datetime(year, month, day, hour or 0, minute)
+    except ValueError:
+        return None
+    if hour is not None and zone is not None:
+        moment = moment.replace(tzinfo=_zone(zone))
+    return moment, hour is not None
 
 
 def _not_future(
@@ -219,10 +304,25 @@ def find_date(
     return None
 
 
+def finer(
+    declared: PublishedTime, shown: PublishedTime | None, *, timezone: str | None
+) -> PublishedTime:
+    """``declared`` (a page's metadata), or ``shown`` (its header) where the metadata gives
+    only the day and the header gives the time on that same day (People's Daily's
+    ``publishdate`` meta and its ``2026年03月12日05:51`` header)."""
+    if declared.precision != "day" or shown is None or shown.precision != "minute":
+        return declared
+    moment = datetime.fromisoformat(shown.value.replace("Z", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(_zone(timezone or DEFAULT_TIMEZONE))
+    return shown if moment.date().isoformat() == declared.value else declared
+
+
 def _looks_dated(text: str) -> bool:
     return bool(
         _FULL_CN_RE.search(text)
         or _ISO_RE.search(text)
+        or _EN_DATE_RE.search(text)
         or _MONTH_DAY_RE.search(text)
         or _MM_DD_TIME_RE.search(text)
         or _RELATIVE_RE.search(text)

@@ -19,6 +19,7 @@ fallbacks (readability-lxml, jusText) are what failed on these pages. I/O-free.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import lxml.html
 from bs4 import BeautifulSoup, NavigableString, Tag
 from lxml import etree
 
-from crawler.text.blocks import BOILERPLATE_HEADING_RE, is_boilerplate_attr
+from crawler.text.blocks import prune_tree
 
 __all__ = ["KNOWN_CONTAINERS", "density_text"]
 
@@ -153,38 +154,23 @@ def _known(tag: Tag) -> int | None:
 
 
 def _prune(soup: BeautifulSoup) -> list[Tag]:
-    """Drop furniture and boilerplate blocks; return the known containers, best first."""
+    """Drop furniture; return the known containers, best first. (Comment threads,
+    related boxes and next articles went before, on the lxml tree: ``_soup``.)"""
     for tag in soup(_DROP_TAGS):
         tag.decompose()
-    doomed = []
     known: list[tuple[int, Tag]] = []
     for tag in soup.find_all(True):
-        if tag.name in ("html", "body"):
-            continue
-        rank = _known(tag)
+        rank = _known(tag) if tag.name not in ("html", "body") else None
         if rank is not None:
             known.append((rank, tag))
-            continue
-        classes = " ".join(tag.get_attribute_list("class"))
-        named = is_boilerplate_attr(classes) or is_boilerplate_attr(str(tag.get("id") or ""))
-        if named and tag.find("h1") is None:
-            doomed.append(tag)
-    for heading in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "dt", "strong", "b"]):
-        text = heading.get_text().strip()
-        if len(text) < 40 and BOILERPLATE_HEADING_RE.match(text):
-            parent = heading.parent
-            if (
-                isinstance(parent, Tag)
-                and parent.name not in ("html", "body", "main", "article")
-                and parent.find("h1") is None
-            ):
-                doomed.append(parent)
-            else:
-                doomed.append(heading)
-    for tag in doomed:
-        if not tag.decomposed:
-            tag.decompose()
-    return [tag for _, tag in sorted(known, key=lambda item: item[0]) if not tag.decomposed]
+    return [tag for _, tag in sorted(known, key=lambda item: item[0])]
+
+
+def _soup(tree: etree._Element) -> BeautifulSoup:
+    """``tree`` without comment threads, related boxes and next articles (the judgement
+    ``blocks.prune_tree`` makes for trafilatura too), as BeautifulSoup."""
+    prune_tree(tree)
+    return BeautifulSoup(lxml.html.tostring(tree, encoding="unicode"), "lxml")
 
 
 def _text_of(units: list[_Unit]) -> str:
@@ -192,31 +178,32 @@ def _text_of(units: list[_Unit]) -> str:
     return "\n".join(kept)
 
 
-def _known_fragment(html: str) -> str | None:
-    """The markup of the page's first known container, found with lxml (a page of
-    furniture around it need not go through BeautifulSoup)."""
+def _known_fragment(html: str, tree: etree._Element) -> etree._Element | None:
+    """A copy of the page's first known container, on its own (a page of furniture around
+    it need not go through BeautifulSoup)."""
     if not _KNOWN_MARKER_RE.search(html):
-        return None
-    try:
-        tree = lxml.html.fromstring(html)
-    except (etree.ParserError, ValueError):
         return None
     for xpath in _KNOWN_XPATHS:
         for node in xpath(tree):
-            return lxml.html.tostring(node, encoding="unicode")
+            fragment = copy.deepcopy(node)
+            fragment.tail = None
+            return fragment
     return None
 
 
 def density_text(html: str) -> str:
     """The article text of ``html`` by text density, or ``""``."""
-    fragment = _known_fragment(html)
+    try:
+        tree = lxml.html.fromstring(html)
+    except (etree.ParserError, ValueError):
+        return ""
+    fragment = _known_fragment(html, tree)
     if fragment is not None:
-        soup = BeautifulSoup(fragment, "lxml")
-        for container in _prune(soup):
+        for container in _prune(_soup(fragment)):
             text = _text_of(_units(container))
             if len(text) >= _MIN_KNOWN:
                 return text
-    soup = BeautifulSoup(html, "lxml")
+    soup = _soup(tree)
     for container in _prune(soup):
         text = _text_of(_units(container))
         if len(text) >= _MIN_KNOWN:

@@ -18,18 +18,20 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import lxml.html
 from lxml import etree
 
 from crawler.text.blocks import prune_tree
-from crawler.text.dates import CN_FULL_DATE_RE, find_date, normalize_date, resolve_date
+from crawler.text.dates import CN_FULL_DATE_RE, find_date, finer, normalize_date, resolve_date
 from crawler.text.density import density_text
 from crawler.text.selectors import compile_selector
 
@@ -46,8 +48,20 @@ _DATE_XPATHS = (
     "//meta[@name='PubDate']/@content",
     "//meta[@name='dc.date']/@content",
     "//meta[@name='DC.date.issued']/@content",
+    "//meta[@name='citation_publication_date']/@content",
+    "//meta[@name='citation_date']/@content",
+    "//meta[@property='og:published_time']/@content",
+    "//meta[@name='parsely-pub-date']/@content",
+    "//meta[@name='publish-date']/@content",
+    "//meta[@name='publish_date']/@content",
+    "//*[@itemprop='datePublished']/@datetime",
     "//time[@datetime]/@datetime",
 )
+_LD_JSON_XPATH = etree.XPath("//script[@type='application/ld+json']/text()")
+# WeChat articles date themselves only in their script: ``var ct = "1774567890"`` (the
+# moment, in seconds), ``var publish_time = "2026-03-27"``.
+_WECHAT_TIME_RE = re.compile(r"""\bvar\s+ct\s*=\s*["'](\d{9,10})["']""")
+_WECHAT_DAY_RE = re.compile(r"""\bvar\s+publish_time\s*=\s*["']([\d-]{8,10}(?: [\d:]{4,8})?)["']""")
 _CANONICAL_XPATHS = (
     "//link[@rel='canonical']/@href",
     "//meta[@property='og:url']/@content",
@@ -77,6 +91,42 @@ def _first(tree: etree._Element, xpaths: tuple[str, ...]) -> str | None:
     return None
 
 
+def _linked_data_date(tree: etree._Element) -> str | None:
+    """``datePublished`` of the page's schema.org JSON-LD (an article, or the first item
+    of a list or ``@graph`` that has one)."""
+    for script in _LD_JSON_XPATH(tree):
+        try:
+            data = json.loads(script)
+        except ValueError:
+            continue
+        found = _date_published(data)
+        if found:
+            return found
+    return None
+
+
+def _date_published(data: Any) -> str | None:
+    if isinstance(data, list):
+        return next(filter(None, map(_date_published, data)), None)
+    if not isinstance(data, dict):
+        return None
+    value = data.get("datePublished")
+    if isinstance(value, str) and value.strip():
+        return value
+    return _date_published(data.get("@graph"))
+
+
+def _script_date(html: str) -> str | None:
+    """The date a WeChat article's script carries (its markup shows none)."""
+    if "rich_media" not in html and "js_content" not in html:
+        return None
+    match = _WECHAT_TIME_RE.search(html)
+    if match:
+        return datetime.fromtimestamp(int(match.group(1)), UTC).isoformat()
+    match = _WECHAT_DAY_RE.search(html)
+    return match.group(1) if match else None
+
+
 def _select(tree: etree._Element, spec: str | None) -> list[str]:
     return compile_selector(spec).texts(tree) if spec else []
 
@@ -86,7 +136,7 @@ _TITLE_XPATHS = (
     "//meta[@name='twitter:title']/@content",
     "//meta[@name='title']/@content",
 )
-_TITLE_SEPARATORS_RE = re.compile(r"\s+[-|_–—]\s+|\s*[|｜_]\s*")
+_TITLE_SEPARATORS_RE = re.compile(r"\s+[-|_–—]\s+|\s*[|｜_]\s*|\s*-{2,}\s*")
 
 
 _SHORT_TEXT = 250
@@ -96,6 +146,9 @@ _TINY_TEXT = 50
 _LONG_TEXT = 200
 _LONGER = 1.5
 _TABLE_ROW_RE = re.compile(r"^\s*\|.*\|\s*$", re.MULTILINE)
+_TABLE_RULE_RE = re.compile(r"^\s*\|(?:\s*:?-+:?\s*\|)+\s*$")
+_CELL_SPLIT_RE = re.compile(r"(?<!\\)\|")
+_PROSE_CELL = 200  # characters: a cell this long holds the page's text, not a datum
 
 
 def _trafilatura_text(tree: etree._Element, *, url: str | None, fast: bool) -> str:
@@ -125,12 +178,33 @@ def _extraction_options(fast: bool) -> Any:
     )
 
 
+_LOGO_RE = re.compile(r"logo|brand|site-?(?:name|title)", re.IGNORECASE)
+
+
+def _names_the_site(heading: etree._Element) -> bool:
+    """An ``<h1>`` that holds the site's name or logo, not the headline: named for a logo,
+    or a link to the home page and nothing else."""
+    for node in heading.iterancestors():
+        if node.tag in ("article", "main"):
+            break
+        if _LOGO_RE.search(f"{node.get('class', '')} {node.get('id', '')}"):
+            return True
+    if _LOGO_RE.search(f"{heading.get('class', '')} {heading.get('id', '')}"):
+        return True
+    links = heading.xpath(".//a")
+    return (
+        len(links) == 1
+        and (links[0].get("href") or "").strip() in ("/", "./", "index.html", "")
+        and _node_text(links[0]) == _node_text(heading)
+    )
+
+
 def _generic_title(tree: etree._Element) -> str:
     """The article's headline: its only ``<h1>`` (inside ``<article>`` or ``<main>`` when
-    there are several), else ``og:title`` and the like, else the longest part of
-    ``<title>`` split at the site-name separator."""
+    there are several; not one that holds the site's name), else ``og:title`` and the
+    like, else the longest part of ``<title>`` split at the site-name separator."""
     for scope in ("//article//h1", "//main//h1", "//h1"):
-        headings = [h for h in tree.xpath(scope) if _node_text(h)]
+        headings = [h for h in tree.xpath(scope) if _node_text(h) and not _names_the_site(h)]
         if len(headings) == 1:
             return _node_text(headings[0])
     declared = _first(tree, _TITLE_XPATHS)
@@ -244,7 +318,7 @@ def extract_article(
     selected_title = _select(tree, title_selector)
     selected_body = _select(tree, body_selector)
     selected_date = _select(tree, date_selector)
-    meta_date = _first(tree, _DATE_XPATHS)
+    meta_date = _first(tree, _DATE_XPATHS) or _linked_data_date(tree) or _script_date(html)
     declared_canonical = _first(tree, _CANONICAL_XPATHS)
     header = _header_texts(tree)
 
@@ -269,13 +343,14 @@ def extract_article(
             fresh = lxml.html.fromstring(html)
             prune_tree(fresh)
             text = _trafilatura_text(fresh, url=url, fast=False) or text
-    published = (
-        resolve_date(
-            selected_date[0] if selected_date else None, fetched_at=fetched_at, timezone=timezone
-        )
-        or resolve_date(meta_date, fetched_at=fetched_at, timezone=timezone)
-        or find_date(header, fetched_at=fetched_at, timezone=timezone)
+    published = resolve_date(
+        selected_date[0] if selected_date else None, fetched_at=fetched_at, timezone=timezone
     )
+    if published is None:
+        declared = resolve_date(meta_date, fetched_at=fetched_at, timezone=timezone)
+        shown = find_date(header, fetched_at=fetched_at, timezone=timezone)
+        # metadata that gives the day only yields to the header's time on that day
+        published = finer(declared, shown, timezone=timezone) if declared else shown
     if published is None and text:
         published = resolve_date(
             _date_in_text(text[:300] + "\n" + (title or "")),
@@ -316,6 +391,18 @@ def _holds_more_text(html: str, extracted: int) -> bool:
 
 
 def _looks_like_layout_table(text: str) -> bool:
-    """trafilatura's rendering of a page laid out in a table: most lines are rows."""
+    """trafilatura's rendering of a page laid out in a table: most lines are rows, and a
+    cell holds prose, or the rows do not share a number of columns (a data table in an
+    article, the Entity List's additions, has its columns in every row)."""
     lines = text.count("\n") + 1
-    return len(_TABLE_ROW_RE.findall(text)) >= max(2, lines * 0.3)
+    rows = [
+        [cell.strip() for cell in _CELL_SPLIT_RE.split(row.strip()[1:-1])]
+        for row in _TABLE_ROW_RE.findall(text)
+        if not _TABLE_RULE_RE.match(row)
+    ]
+    if len(rows) < max(2, lines * 0.3):
+        return False
+    if any(len(cell) >= _PROSE_CELL for row in rows for cell in row):
+        return True
+    columns, count = Counter(len(row) for row in rows).most_common(1)[0]
+    return columns < 2 or count < 0.7 * len(rows)

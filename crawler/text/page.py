@@ -64,10 +64,9 @@ def _add(record: dict[str, Any], key: str, counts: dict[str, int]) -> None:
             merged[kind] = merged.get(kind, 0) + count
 
 
-def repair_text(text: str, repairs: dict[str, Any], *, clean: bool) -> str:
+def repair_text(text: str, repairs: dict[str, Any]) -> str:
     """Repair decoded ``text`` (mojibake per paragraph, pinyin annotations and corrupted
-    spans, replacement characters; with ``clean`` also comments, disclaimers, footers,
-    placeholders and repeated paragraphs), adding what was done to ``repairs``."""
+    spans, replacement characters), adding what was done to ``repairs``."""
     mojibake = repair_mojibake(text)
     _add(repairs, "mojibake", mojibake.fixed)
     pinyin = repair_pinyin(mojibake.text)
@@ -82,10 +81,6 @@ def repair_text(text: str, repairs: dict[str, Any], *, clean: bool) -> str:
     )
     text, dropped = drop_replacement_characters(pinyin.text)
     _add(repairs, "replacement_characters", {"dropped": dropped})
-    if clean:
-        cleaned = clean_text(text)
-        _add(repairs, "boilerplate", cleaned.removed)
-        text = cleaned.text
     return text
 
 
@@ -140,8 +135,16 @@ def process_page(
     if decoded.replaced:
         repairs["undecodable_bytes"] = decoded.replaced
     repairs["extractor"] = extracted.extractor
-    title = repair_text(extracted.title, repairs, clean=False).replace("\n", " ")
-    text = repair_text(extracted.text, repairs, clean=True)
+    # The headline is repaired with its text, on the text's evidence: a page annotated
+    # with pinyin throughout annotates its headline too, which alone is too short to tell.
+    headline = extracted.title.replace("\n", " ")
+    if headline:
+        title, _, text = repair_text(f"{headline}\n{extracted.text}", repairs).partition("\n")
+    else:
+        title, text = "", repair_text(extracted.text, repairs)
+    cleaned = clean_text(text)
+    _add(repairs, "boilerplate", cleaned.removed)
+    text = cleaned.text
     lang = detect_language(f"{title}\n{text}", hint=language)
     # Credit lines are read before boilerplate removal, which may take a closing one.
     origin = find_origin(

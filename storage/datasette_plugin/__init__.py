@@ -9,7 +9,8 @@ under plain ``datasette archive.db``:
   the index holds (:func:`storage.search.fts_query`); ``get_metadata`` points datasette at
   the index (``fts_table``/``fts_pk``), which is not declared over ``articles``;
 - SQL functions for queries written by hand: ``newswatch_fts_query(q)``,
-  ``newswatch_snippet(snippet(...))`` (hits in ``<mark>``), ``newswatch_snippet_text``,
+  ``newswatch_snippet(snippet(...), text)`` (hits in ``<mark>``, in the characters of the
+  article's ``text``: the index holds them folded), ``newswatch_snippet_text``,
   ``newswatch_day(time)`` (the day in the reader's time zone) and
   ``newswatch_today_start()`` (that zone's last midnight, in UTC);
 - ``.atom`` output (datasette-atom's) that answers an empty result with an empty feed.
@@ -81,18 +82,19 @@ def _marked(value: str) -> Markup:
     return Markup(escaped.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>"))
 
 
+def _plain_snippet(snippet: str | None, text: str | None = None) -> str:
+    return readable_snippet(snippet, text).replace("<mark>", "").replace("</mark>", "")
+
+
 @hookimpl(trylast=True)
 def prepare_connection(conn: Any, database: str, datasette: Any) -> None:
     zone = _zone(datasette)
     conn.create_function("escape_fts", 1, fts_query)
     conn.create_function("newswatch_fts_query", 1, fts_query, deterministic=True)
-    conn.create_function("newswatch_snippet", 1, readable_snippet, deterministic=True)
-    conn.create_function(
-        "newswatch_snippet_text",
-        1,
-        lambda s: readable_snippet(s).replace("<mark>", "").replace("</mark>", ""),
-        deterministic=True,
-    )
+    # (snippet) or (snippet, the article's text: the snippet then reads in its characters)
+    for arity in (1, 2):
+        conn.create_function("newswatch_snippet", arity, readable_snippet, deterministic=True)
+        conn.create_function("newswatch_snippet_text", arity, _plain_snippet, deterministic=True)
     conn.create_function("newswatch_day", 1, lambda v: local_day(v, zone), deterministic=True)
     conn.create_function("newswatch_today_start", 0, lambda: local_midnight_utc(zone))
 
