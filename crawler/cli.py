@@ -36,11 +36,12 @@ EXIT_RUNNING = 3
 EXIT_NO_ARCHIVE = 1
 
 
-def _config(ctx: click.Context) -> Config:
-    """Load the config named by --config / $NEWSWATCH_CONFIG / ./newswatch.toml, or exit 2."""
+def _config(ctx: click.Context, *, sends: bool = True) -> Config:
+    """Load the config named by --config / $NEWSWATCH_CONFIG / ./newswatch.toml, or exit 2.
+    A command that sends nothing (``sends=False``) needs no channel's secrets set."""
     path = config_path_from(shared(ctx)["config"])
     try:
-        config = load_config(path)
+        config = load_config(path, channel_secrets=sends)
     except ConfigError as exc:
         click.echo(f"newswatch: config error: {exc}", err=True)
         ctx.exit(EXIT_CONFIG)
@@ -259,7 +260,7 @@ def sources(ctx: click.Context) -> None:
     """
     from storage import Archive
 
-    config = _config(ctx)
+    config = _config(ctx, sends=False)
     states: dict[str, dict[str, Any]] = {}
     if config.archive_path.exists():
         archive = Archive.open(config.archive_path)
@@ -335,7 +336,7 @@ def search(
             f"nothing to search for in {query!r}: give at least one word or phrase that "
             "must occur (-word only excludes)"
         )
-    config = _config(ctx)
+    config = _config(ctx, sends=False)
     archive = _existing_archive(ctx, config)
     try:
         rows = search_articles(
@@ -496,7 +497,7 @@ def status(ctx: click.Context, as_json: bool, require_daemon: bool) -> None:
     """
     from crawler.status import collect_status, render_status
 
-    config = _config(ctx)
+    config = _config(ctx, sends=False)
     report = collect_status(config, require_daemon=require_daemon)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
@@ -575,7 +576,7 @@ def rules_test(
     from alerts.matching import RuleSet
     from crawler.text.page import process_page
 
-    config = _config(ctx)
+    config = _config(ctx, sends=False)
     if sum(x is not None for x in (text, file_, url)) != 1:
         raise click.UsageError("give exactly one of --text, --file, --url")
     lang = source = None
@@ -632,7 +633,7 @@ def rules_backtest(ctx: click.Context, rule: str, since: Any) -> None:
     from alerts.matching import RuleSet
     from crawler.times import format_utc
 
-    config = _config(ctx)
+    config = _config(ctx, sends=False)
     chosen = [r for r in config.rules if r.name == rule]
     if not chosen:
         known = ", ".join(r.name for r in config.rules) or "none"
@@ -693,7 +694,7 @@ def entities(ctx: click.Context, query: str | None, kind: str | None, as_json: b
     # A config named on the line (or in the environment) must exist; with none named, the
     # built-in catalogue is listed unless ./newswatch.toml is there.
     use_config = bool(named) or config_path_from(None).exists()
-    catalogue = _config(ctx).catalogue if use_config else load_catalogue()
+    catalogue = _config(ctx, sends=False).catalogue if use_config else load_catalogue()
     found = [e for e in catalogue.search(query) if kind is None or e.kind == kind]
     for entity in found:
         if as_json:
@@ -734,7 +735,7 @@ def alerts(ctx: click.Context, status: str | None, limit: int) -> None:
         return
     from storage.outbox import list_alerts
 
-    config = _config(ctx)
+    config = _config(ctx, sends=False)
     archive = _existing_archive(ctx, config)
     try:
         rows = list_alerts(archive.db, status=status, limit=limit)
@@ -794,7 +795,7 @@ def serve(ctx: click.Context, host: str, port: int, open_browser: bool, public: 
     """
     from crawler.serve import serve_archive
 
-    config = _config(ctx)
+    config = _config(ctx, sends=False)
     ctx.exit(
         serve_archive(
             config,

@@ -178,7 +178,7 @@ def _names_in_config(ctx: click.Context, kind: str, incomplete: str) -> list[str
     from crawler.config import ConfigError, config_path_from, load_config
 
     try:
-        config = load_config(config_path_from(shared(ctx)["config"]))
+        config = load_config(config_path_from(shared(ctx)["config"]), channel_secrets=False)
     except ConfigError:
         return []
     names = [item.name for item in getattr(config, kind)]

@@ -115,6 +115,20 @@ def parse_duration(value: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def _seconds(value: Any) -> Any:
+    """A number of seconds, or a duration written as elsewhere in the file (``"30s"``)."""
+    if isinstance(value, str) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except ValueError:
+            return parse_duration(value).total_seconds()
+    return value
+
+
+# Seconds: ``timeout = 30`` or ``timeout = "30s"``, like every other duration.
+Seconds = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
+
+
 def _check_url(value: str) -> str:
     from urllib.parse import urlsplit
 
@@ -151,7 +165,7 @@ class CrawlConfig(_Strict):
     contact_url: str = "https://github.com/newswatch/newswatch"
     obey_robots: bool = True
     concurrency_per_host: Annotated[int, Field(ge=1, le=2)] = 2
-    timeout: Annotated[float, Field(gt=0)] = 30.0
+    timeout: Seconds = 30.0
     max_page_size: Annotated[int, Field(gt=0)] = 16 * 1024 * 1024
     retries: Annotated[int, Field(ge=0, le=10)] = 3
     allow_private_addresses: bool = False
@@ -378,7 +392,7 @@ class SlackChannel(_Strict):
     name: str
     type: Literal["slack"]
     webhook_url: str
-    timeout: Annotated[float, Field(gt=0)] = 10.0
+    timeout: Seconds = 10.0
 
     @field_validator("webhook_url")
     @classmethod
@@ -397,7 +411,7 @@ class EmailChannel(_Strict):
     password: str | None = None
     starttls: bool = False
     ssl: bool = False
-    timeout: Annotated[float, Field(gt=0)] = 10.0
+    timeout: Seconds = 10.0
 
     @model_validator(mode="after")
     def _tls_ok(self) -> EmailChannel:
@@ -419,7 +433,7 @@ class FeishuChannel(_Strict):
     type: Literal["feishu"]
     webhook_url: Url
     secret: str | None = None
-    timeout: Annotated[float, Field(gt=0)] = 10.0
+    timeout: Seconds = 10.0
 
 
 class DingTalkChannel(_Strict):
@@ -429,7 +443,7 @@ class DingTalkChannel(_Strict):
     type: Literal["dingtalk"]
     webhook_url: Url
     secret: str | None = None
-    timeout: Annotated[float, Field(gt=0)] = 10.0
+    timeout: Seconds = 10.0
 
     @field_validator("webhook_url")
     @classmethod
@@ -455,7 +469,7 @@ class WeComChannel(_Strict):
     name: str
     type: Literal["wecom"]
     webhook_url: Url
-    timeout: Annotated[float, Field(gt=0)] = 10.0
+    timeout: Seconds = 10.0
 
     @field_validator("webhook_url")
     @classmethod
@@ -475,7 +489,7 @@ class TeamsChannel(_Strict):
     name: str
     type: Literal["teams"]
     webhook_url: Url
-    timeout: Annotated[float, Field(gt=0)] = 10.0
+    timeout: Seconds = 10.0
 
 
 def _chat_id(value: Any) -> Any:
@@ -497,7 +511,7 @@ class TelegramChannel(_Strict):
     bot_token: str
     chat_id: Annotated[str, BeforeValidator(_chat_id)]
     api_url: Url = "https://api.telegram.org"
-    timeout: Annotated[float, Field(gt=0)] = 10.0
+    timeout: Seconds = 10.0
 
     @field_validator("bot_token")
     @classmethod
@@ -514,7 +528,7 @@ class WebhookChannel(_Strict):
     type: Literal["webhook"]
     webhook_url: Url
     secret: str
-    timeout: Annotated[float, Field(gt=0)] = 10.0
+    timeout: Seconds = 10.0
 
     @field_validator("secret")
     @classmethod
@@ -918,9 +932,14 @@ def config_path_from(option: str | None) -> Path:
     return Path(option or os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG_NAME)
 
 
-def load_config(path: str | Path, *, all_errors: bool = False) -> Config:
+def load_config(
+    path: str | Path, *, all_errors: bool = False, channel_secrets: bool = True
+) -> Config:
     """Read, substitute and validate the TOML file at ``path``; with ``all_errors``, a
-    failure is a :class:`ConfigErrors` listing every problem found."""
+    failure is a :class:`ConfigErrors` listing every problem found. Without
+    ``channel_secrets`` (commands that send nothing: status, search, serve...), a channel
+    whose environment variables are unset is read as a ``log`` channel of its name, so an
+    analyst's shell needs none of the daemon's secrets."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -934,13 +953,19 @@ def load_config(path: str | Path, *, all_errors: bool = False) -> Config:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(path, "", f"expected UTF-8 text ({exc})") from None
-    return parse_config(text, path=path, all_errors=all_errors)
+    return parse_config(text, path=path, all_errors=all_errors, channel_secrets=channel_secrets)
 
 
-def parse_config(text: str, *, path: str | Path = "<string>", all_errors: bool = False) -> Config:
+def parse_config(
+    text: str,
+    *,
+    path: str | Path = "<string>",
+    all_errors: bool = False,
+    channel_secrets: bool = True,
+) -> Config:
     """Validate TOML ``text``; ``path`` is used in error messages only. Missing environment
     variables come first, then unknown keys, then the rest; without ``all_errors`` the first
-    one is raised."""
+    one is raised. ``channel_secrets``: see :func:`load_config`."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -948,6 +973,8 @@ def parse_config(text: str, *, path: str | Path = "<string>", all_errors: bool =
     missing: list[ConfigError] = []
     refs: dict[str, tuple[str, ...]] = {}
     data = _substitute_env(data, path, "", missing, refs)
+    if not channel_secrets:
+        missing = _without_channel_secrets(data, missing)
     errors = list(missing)
     config: Config | None = None
     try:
@@ -976,6 +1003,30 @@ def parse_config(text: str, *, path: str | Path = "<string>", all_errors: bool =
     except ConfigError as exc:
         raise ConfigErrors([exc]) if all_errors else exc from None
     return config
+
+
+_CHANNEL_KEY_RE = re.compile(r"^channels\[(\d+)\]")
+
+
+def _without_channel_secrets(data: Any, missing: list[ConfigError]) -> list[ConfigError]:
+    """``missing`` less the channels' unset variables; each such channel becomes a ``log``
+    channel of its name (nothing is sent through it by a command that reads the config
+    only to look at the archive)."""
+    channels = data.get("channels") if isinstance(data, dict) else None
+    unset: set[int] = set()
+    for error in missing:
+        match = _CHANNEL_KEY_RE.match(error.key)
+        if match and isinstance(channels, list) and int(match.group(1)) < len(channels):
+            unset.add(int(match.group(1)))
+    for index in unset:
+        entry = channels[index]  # type: ignore[index]
+        name = entry.get("name") if isinstance(entry, dict) else None
+        channels[index] = {"name": name, "type": "log"}  # type: ignore[index]
+    return [
+        error
+        for error in missing
+        if not ((match := _CHANNEL_KEY_RE.match(error.key)) and int(match.group(1)) in unset)
+    ]
 
 
 def _check_ca_bundles(config: Config) -> None:
@@ -1141,6 +1192,10 @@ def _config_error(path: str | Path, error: Any) -> list[ConfigError]:
     message = message.removeprefix("Value error, ")
     if kind.endswith("_type") or kind.endswith("_parsing"):
         message = f"expected {_expected(kind)}, got {error.get('input')!r}"
+    elif kind in _BOUNDS:
+        limit_key, template = _BOUNDS[kind]
+        limit = (error.get("ctx") or {}).get(limit_key)
+        message = f"{template.format(limit)}, got {error.get('input')!r}"
     if is_secret_key(key) and isinstance(error.get("input"), str) and error["input"]:
         message = _unechoed(message, error["input"])
     return [ConfigError(path, key, message)]
@@ -1156,6 +1211,17 @@ def _unechoed(message: str, secret: str) -> str:
     if len(secret) >= MIN_SECRET_LENGTH:
         return message.replace(secret, "[redacted]")
     return message
+
+
+# pydantic's bound errors, said the way every other config error is: "expected ..., got ..."
+_BOUNDS = {
+    "greater_than": ("gt", "expected a value above {}"),
+    "greater_than_equal": ("ge", "expected a value of at least {}"),
+    "less_than": ("lt", "expected a value below {}"),
+    "less_than_equal": ("le", "expected a value of at most {}"),
+    "too_short": ("min_length", "expected at least {} item(s)"),
+    "too_long": ("max_length", "expected at most {} item(s)"),
+}
 
 
 def _expected(kind: str) -> str:

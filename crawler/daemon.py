@@ -54,7 +54,7 @@ from crawler.runner import SourceCrawler
 from crawler.runtime import Runtime
 from storage import utc_now, utc_stamp
 from storage.daemon import record_daemon_start, record_daemon_stop, record_heartbeat
-from storage.health import set_next_check
+from storage.health import retire_sources, set_next_check
 
 __all__ = ["Daemon", "trigger_for"]
 
@@ -167,6 +167,7 @@ class Daemon:
         for source in self.config.sources:
             if source.enabled:
                 self._add(source, first=True)
+        self._retire([s.name for s in self.config.sources if s.enabled])
         self.scheduler.start()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
@@ -261,6 +262,18 @@ class Daemon:
 
     async def _end(self) -> None:
         """Stop what :meth:`_begin` started."""
+
+    def _retire(self, configured: list[str]) -> None:
+        """Sources the archive knows that are no longer configured: ``removed`` in their
+        health (kept, no longer in trouble, no alarm)."""
+        assert self.runtime is not None
+
+        def retire(archive: Any) -> None:
+            for name in retire_sources(archive.db, configured):
+                LOGGER.info("source %s is no longer configured: its health is kept as removed",
+                            name)  # fmt: skip
+
+        self.runtime.writer.post(retire, what="retire")
 
     def _record_next(self, name: str) -> None:
         assert self.runtime is not None and self.scheduler is not None
@@ -422,6 +435,8 @@ class Daemon:
                 asyncio.ensure_future(slot.crawler.stop(reason=RETIRED))
         for name in added + changed:
             self._add(new[name], first=name in added)
+        if removed:
+            self._retire(list(new))
         asyncio.ensure_future(asyncio.to_thread(self.deliverer.reload, config))
         if self.redactor is not None:
             self.redactor.redactor.add(secret_values(config))

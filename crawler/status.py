@@ -283,6 +283,15 @@ def _ago(stamp: str | None, now: datetime) -> str:
     return f"{_span(seconds)} ago"
 
 
+def _next(stamp: str | None, now: datetime) -> str:
+    """When a source is checked next: ``in 3 min``, or ``now`` once that time has come (its
+    check is running, or about to; the next time is written when it ends)."""
+    moment = _time(stamp)
+    if moment is None:
+        return "-"
+    return _ago(stamp, now) if moment > now else "now"
+
+
 def _span(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -322,7 +331,7 @@ def render_status(report: dict[str, Any]) -> str:
             f"{last['new'] if last['new'] is not None else '-':>4} "
             f"{last['unchanged'] if last['unchanged'] is not None else '-':>5} "
             f"{last['errors'] if last['errors'] is not None else '-':>4} {seconds:>6}  "
-            f"{_ago(s['next_check_at'], now) if s['next_check_at'] else '-':<12} "
+            f"{_next(s['next_check_at'], now):<12} "
             f"{s['articles_today'] if s['articles_today'] is not None else '-':>5} "
             f"{s['articles_per_day'] if s['articles_per_day'] is not None else '-':>6}"
         )

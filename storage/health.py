@@ -37,6 +37,7 @@ __all__ = [
     "HealthReport",
     "queue_alarm",
     "record_check",
+    "retire_sources",
     "set_next_check",
 ]
 
@@ -184,6 +185,11 @@ def record_check(
         pages, empty, repaired = _quality(db, source, policy.quality_pages)
         health["empty_share"] = round(empty / pages, 3) if pages else None
         health["repaired_share"] = round(repaired / pages, 3) if pages else None
+        if health.get("state") == "removed":
+            # the last check of a source taken out of the config: counted, no alarm
+            health["updated_at"] = stamp
+            db.table("source_health").upsert(health, pk="source")
+            return HealthReport(source, "removed", health["consecutive_failures"], [], None)
 
         conditions: dict[str, tuple[bool, str]] = {}
         failures = health["consecutive_failures"]
@@ -259,9 +265,32 @@ def set_next_check(db: sqlite_utils.Database, source: str, when: str | None) -> 
         db.execute(
             "INSERT INTO source_health (source, state, consecutive_failures, next_check_at) "
             "VALUES (?, 'unknown', 0, ?) "
-            "ON CONFLICT(source) DO UPDATE SET next_check_at = excluded.next_check_at",
+            "ON CONFLICT(source) DO UPDATE SET next_check_at = excluded.next_check_at, "
+            "state = CASE state WHEN 'removed' THEN 'unknown' ELSE state END",
             [source, when],
         )
+
+
+def retire_sources(db: sqlite_utils.Database, keep: Sequence[str]) -> list[str]:
+    """Mark the sources no longer configured (or disabled), all but ``keep``, as
+    ``removed``: their history stays, their alarms end without a message (nobody watches
+    them now) and they no longer count as in trouble. Returns the ones newly marked; a
+    source configured again is ``unknown`` until its next check."""
+    with write_transaction(db):
+        marks = ",".join("?" * len(keep))
+        rows = db.execute(
+            f"SELECT source FROM source_health WHERE state != 'removed' "
+            f"AND source NOT IN ({marks or 'NULL'})",
+            list(keep),
+        ).fetchall()
+        retired = [row[0] for row in rows]
+        for source in retired:
+            db.execute(
+                "UPDATE source_health SET state = 'removed', alarm = NULL, "
+                "next_check_at = NULL, updated_at = ? WHERE source = ?",
+                [_iso(datetime.now(UTC)), source],
+            )
+    return retired
 
 
 def queue_alarm(

@@ -338,12 +338,13 @@ def search_articles(
 ) -> list[dict[str, Any]]:
     """Articles matching ``query``, best first, fetched at or after ``since`` (an archive
     timestamp) and from ``sources`` when given. Each row: ``id``, ``story_id``,
-    ``source``, ``title``, ``url``, ``lang``, ``published_at``, ``fetched_at``, ``text``
+    ``source``, ``title``, ``url`` (canonical), ``lang``, ``published_at``, ``fetched_at``, ``text``
     and ``fts_snippet``, FTS5's ``snippet()`` with the match between 【 and 】: right for
     text without Han characters; the index holds Chinese as bigrams, so for the rest
     (and whenever it does not read as the article's own text) the caller builds one."""
     sql = (
-        "SELECT a.id, a.story_id, a.source, a.title, a.url, a.lang, a.published_at, "
+        "SELECT a.id, a.story_id, a.source, a.title, coalesce(a.canonical_url, a.url) AS url, "
+        "a.lang, a.published_at, "
         "a.fetched_at, a.text, "
         "snippet(articles_fts, -1, '【', '】', '…', 24) AS fts_snippet "
         "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "

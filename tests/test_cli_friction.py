@@ -311,7 +311,7 @@ def _archive_with_articles(path: Path) -> None:
         for i, article in enumerate(load_articles()):
             archive.add_article(
                 {
-                    "url": f"http://portal.test{article.path}",
+                    "url": f"http://portal.test{article.path}?utm_source=rss",  # as fetched
                     "canonical_url": f"http://portal.test{article.path}",
                     "source": "portal-a" if i % 2 else "portal-b",
                     "title": article.title,
@@ -400,6 +400,7 @@ def test_search_shows_date_source_url_and_marked_snippet_and_exports(
 
     exported = json.loads(run_cli("search", "昇腾 OR Ascend", "--json", "--config", config).stdout)
     assert {"id", "date", "source", "title", "url", "snippet"} <= set(exported[0])
+    assert all("utm_" not in row["url"] for row in exported)  # the canonical URL
     either = {a.title for a in articles if "昇腾" in a.text + a.title or "昇騰" in a.text + a.title}
     either |= {a.title for a in articles if "Ascend" in a.text + a.title}
     assert {row["title"] for row in exported} == either
@@ -443,6 +444,41 @@ def test_reading_commands_on_a_missing_archive_create_nothing(tmp_path: Path, wr
     status = run_cli("status", "--config", config)
     assert status.returncode == 0 and f"no archive yet at {db}" in status.stdout
     assert not db.exists() and not db.parent.exists()
+
+
+def test_reading_commands_need_no_channel_secrets(tmp_path: Path, write_config) -> None:  # type: ignore[no-untyped-def]
+    """An analyst's shell has none of the daemon's secrets: the commands that only read the
+    archive or the config run; the ones that send still name the missing variable."""
+    db = tmp_path / "a.db"
+    _archive_with_articles(db)
+    channels = (
+        '[[channels]]\nname = "desk"\ntype = "webhook"\nwebhook_url = "${NW_TEST_HOOK}"\n'
+        'secret = "${NW_TEST_HOOK_SECRET}"\n'
+        '[[channels]]\nname = "bot"\ntype = "dingtalk"\nwebhook_url = "${NW_TEST_DINGTALK}"\n'
+    )
+    config = str(write_config(CONFIG.format(db=db) + 'channels = ["desk", "bot"]\n' + channels))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NW_TEST_")}
+    for args in (
+        ["status"],
+        ["search", "昇腾"],
+        ["sources"],
+        ["alerts"],
+        ["entities", "昇腾"],
+        ["rules", "backtest", "ascend"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "crawler.cli", "--config", config, *args],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert result.returncode in (0, 1), (args, result.stderr)
+        assert "environment variable" not in result.stderr, (args, result.stderr)
+    for args in (["crawl"], ["check"], ["alerts", "retry"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "crawler.cli", "--config", config, *args],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert result.returncode == 2, (args, result.stderr)
+        assert "expected environment variable NW_TEST_HOOK to be set" in result.stderr, args
 
 
 # -- alerts -----------------------------------------------------------------------------------
@@ -601,3 +637,14 @@ def test_the_sample_portal_has_a_front_page(portal: PortalServer) -> None:
     assert answer.status == 200
     for path in ("/feeds/zh.xml", "/sitemap.xml", "/list/", portal.site.articles[-1].path):
         assert f'href="{path}"' in page or f"href='{path}'" in page
+
+
+def test_status_says_now_for_a_check_whose_time_has_come() -> None:
+    from datetime import UTC, datetime
+
+    from crawler.status import _next
+
+    now = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
+    assert _next("2026-12-07T12:03:00Z", now) == "in 3 min"
+    assert _next("2026-12-07T11:59:59Z", now) == "now"  # running, or about to
+    assert _next(None, now) == "-"

@@ -101,7 +101,7 @@ def test_defaults_are_polite() -> None:
         (
             'feeds = ["https://a.example/rss"]\ndelay = -1',
             "sources[0].delay",
-            "greater than or equal to 0",
+            "expected a value of at least 0.0, got -1",
         ),
         ('feeds = ["https://a.example/rss"]\ndelay = "1"', "sources[0].delay", "a number"),
         ('feeds = ["https://a.example/rss"]\ncron = "every day"', "sources[0].cron", "crontab"),
@@ -215,6 +215,41 @@ def test_invalid_toml_and_missing_file(tmp_path) -> None:  # type: ignore[no-unt
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "absent.toml")
     assert "file not found" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [("45", 45.0), ('"45"', 45.0), ('"30s"', 30.0), ('"2m"', 120.0)]
+)
+def test_timeouts_take_seconds_or_a_duration(value: str, seconds: float) -> None:
+    config = parse_config(
+        f'[crawl]\ntimeout = {value}\n[[channels]]\nname = "l"\ntype = "slack"\n'
+        f'webhook_url = "https://hooks.slack.test/x"\ntimeout = {value}\n'
+    )
+    assert config.crawl.timeout == seconds and config.channels[0].timeout == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ('[crawl]\ntimeout = "soon"', "crawl.timeout", 'a duration such as "30s"'),
+        ("[crawl]\ntimeout = 0", "crawl.timeout", "expected a value above 0, got 0"),
+        (
+            "[crawl]\nconcurrency_per_host = 3",
+            "crawl.concurrency_per_host",
+            "expected a value of at most 2, got 3",
+        ),
+        (
+            '[[channels]]\nname = "m"\ntype = "email"\nhost = "h"\nsender = "a@b.test"\n'
+            "recipients = []",
+            "channels[0].recipients",
+            "expected at least 1 item(s), got []",
+        ),
+    ],
+)
+def test_bounds_are_said_like_every_other_error(text: str, key: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, path="bad.toml")
+    assert info.value.key == key and expected in info.value.message, info.value.message
 
 
 def test_parse_duration_units() -> None:

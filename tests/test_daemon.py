@@ -27,6 +27,15 @@ pytestmark = pytest.mark.slow
 WORDS = common_words()
 
 
+FAILING_SOURCES = (
+    Path(__file__).resolve().parent.parent
+    / "storage"
+    / "datasette_plugin"
+    / "queries"
+    / "failing_sources.sql"
+)
+
+
 @contextmanager
 def daemon(config: Path, log: Path, *, group: bool = False) -> Iterator[Node]:
     """``newswatch run`` (no role), started; killed on the way out if still running."""
@@ -174,6 +183,25 @@ retries = 0
         by_name = {s["name"]: s for s in report["sources"]}
         assert by_name["feeds"]["state"] == "ok" and by_name["broken"]["state"] == "failing"
         assert by_name["feeds"]["next_check_at"] and report["daemon"]["pid"] == running.pid
+
+        # the broken source taken out of the config: no longer in trouble anywhere
+        config.write_text(feeds_config(portal, db, slack))
+        running.process.send_signal(signal.SIGHUP)
+        wait_until(
+            lambda: query(
+                db, "SELECT 1 FROM source_health WHERE source = 'broken' AND state = 'removed'"
+            ),  # fmt: skip
+            15,
+            "the removed source",
+        )
+        time.sleep(1.5)  # a check of it that was running when it went ends meanwhile
+        assert query(db, "SELECT state FROM source_health WHERE source = 'broken'") == [
+            ("removed",)
+        ]
+        assert query(db, FAILING_SOURCES.read_text(encoding="utf-8")) == []
+        healthy = run_cli("--config", str(config), "status")
+        assert healthy.returncode == 0 and "broken" not in healthy.stdout, healthy.stdout
+        assert "source broken is no longer configured" in running.text()
         assert running.stop_timed() < 20 and running.process.returncode == 0
     after = run_cli("--config", str(config), "status", "--require-daemon")
     assert after.returncode == 1 and "no daemon is running" in after.stdout

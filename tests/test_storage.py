@@ -187,6 +187,34 @@ def test_a_check_cut_short_by_a_stop_is_neither_a_failure_nor_a_success(
     assert archive.db.execute("SELECT state FROM source_health").fetchone() == ("failing",)
 
 
+def test_a_source_taken_out_of_the_config_stays_removed_until_it_is_back(
+    archive: Archive,
+) -> None:
+    """Retired, a failing source is ``removed`` (its history kept, its alarm ended); the
+    last check that ends after that raises nothing; configured again, it is ``unknown``
+    until its next check."""
+    from storage.health import AlarmPolicy, retire_sources, set_next_check
+
+    policy = AlarmPolicy(failures=1)
+
+    def check(source: str, at: str) -> object:
+        row = {"run_id": at, "source": source, "finished_at": at, "finish_reason": "error"}
+        return archive.record_check(row, policy=policy, failed=True)
+
+    check("gone", "2026-12-01T00:00:00Z")
+    check("kept", "2026-12-01T00:00:00Z")
+    assert retire_sources(archive.db, ["kept"]) == ["gone"]
+    assert retire_sources(archive.db, ["kept"]) == []  # once
+    late = check("gone", "2026-12-01T01:00:00Z")
+    assert late.state == "removed" and late.alarms == []  # type: ignore[attr-defined]
+    states = dict(archive.db.execute("SELECT source, state FROM source_health").fetchall())
+    assert states == {"gone": "removed", "kept": "failing"}
+    set_next_check(archive.db, "gone", "2026-12-02T00:00:00Z")
+    assert archive.db.execute(
+        "SELECT state, alarm FROM source_health WHERE source = 'gone'"
+    ).fetchone() == ("unknown", None)
+
+
 def test_a_check_result_cut_short_by_the_stop_has_not_failed() -> None:
     from crawler.extensions import CheckResult
 

@@ -162,7 +162,11 @@ def _prepare_config(config_path: Path, portal: PortalServer) -> None:
                 f"{portal.base}; its sources there will fail"
             )
         return
-    config_path.write_text(stamped(demo_config(portal.base)), encoding="utf-8")
+    text = stamped(demo_config(portal.base))
+    if state == "written" and config_path.read_text(encoding="utf-8") == text:
+        click.echo(f"config:        {config_path}")
+        return
+    config_path.write_text(text, encoding="utf-8")
     click.echo(f"config:        {config_path}" + (" (rewritten)" if state == "written" else ""))
 
 

@@ -25,7 +25,18 @@ __all__ = [
 ]
 
 _TZ_NOTE = "Times are shown in {timezone}."
-_COUNTS = {"tickMinStep": 1, "format": "d"}
+# Whole counts: at most five ticks, never more than the largest count (Vega-Lite's
+# tickMinStep is not honoured for these bars, and "d" then printed 0, 1, 1, 2, 2).
+_COUNTS = {"format": "d", "tickCount": {"signal": "min(5, ceil(domain('y')[1]))"}}
+# Days on a time scale (a day without articles shows as a gap), ticked at whole days only:
+# a single day was labelled twice (its midnight and its noon).
+_DAY = {
+    "field": "day",
+    "type": "temporal",
+    "timeUnit": "yearmonthdate",
+    "title": "day",
+    "axis": {"format": "%b %d", "tickCount": "day", "labelOverlap": True},
+}
 
 TABLES: dict[str, dict[str, Any]] = {
     "articles": {
@@ -114,7 +125,8 @@ TABLES: dict[str, dict[str, Any]] = {
         "description": "How each source is doing, kept up to date by the daemon.",
         "columns": {
             "source": "The configured source.",
-            "state": "unknown, ok, failing, silent (no new articles for too long) or degraded.",
+            "state": "unknown, ok, failing, silent (no new articles for too long), degraded, "
+            "or removed (no longer in the config; its history kept).",
             "last_check_at": "Its last check.",
             "last_success_at": "Its last successful check.",
             "last_failure_at": "Its last failed check.",
@@ -420,12 +432,7 @@ def dashboard(database: str) -> dict[str, Any]:
                     "usermeta": {"embedOptions": {"renderer": "svg", "actions": False}},
                     "mark": {"type": "bar", "tooltip": True},
                     "encoding": {
-                        "x": {
-                            "field": "day",
-                            "type": "temporal",
-                            "timeUnit": "yearmonthdate",
-                            "title": "day",
-                        },
+                        "x": _DAY,
                         "y": {
                             "field": "articles",
                             "type": "quantitative",
@@ -449,12 +456,7 @@ def dashboard(database: str) -> dict[str, Any]:
                     "usermeta": {"embedOptions": {"renderer": "svg", "actions": False}},
                     "mark": {"type": "bar", "tooltip": True},
                     "encoding": {
-                        "x": {
-                            "field": "day",
-                            "type": "temporal",
-                            "timeUnit": "yearmonthdate",
-                            "title": "day",
-                        },
+                        "x": _DAY,
                         "y": {
                             "field": "alerts",
                             "type": "quantitative",
@@ -462,8 +464,9 @@ def dashboard(database: str) -> dict[str, Any]:
                             "title": "alerts",
                             "axis": _COUNTS,
                         },
+                        # stacked, as articles per source: bars side by side on a time
+                        # scale split one day into halves that read as two days
                         "color": {"field": "rule", "type": "nominal"},
-                        "xOffset": {"field": "rule"},
                     },
                 },
             },

@@ -1,5 +1,5 @@
 -- Sources in trouble: health failing/silent/degraded (kept by the daemon), a last check
--- with errors, or URLs whose last fetch failed.
+-- with errors, or URLs whose last fetch failed; not the ones taken out of the config.
 with last_run as (
   select crawl_runs.*
   from crawl_runs
@@ -41,12 +41,15 @@ from named
 left join source_health on source_health.source = named.source
 left join last_run on last_run.source = named.source
 left join failed on failed.source = named.source
-where source_health.state in ('failing', 'silent', 'degraded')
-  or coalesce(source_health.consecutive_failures, 0) > 0
-  or coalesce(last_run.errors, 0) > 0
-  or coalesce(last_run.entry_errors, 0) > 0
-  or coalesce(last_run.finish_reason, 'finished') != 'finished'
-  or failed.failed_fetches > 0
+where coalesce(source_health.state, '') != 'removed'  -- no longer configured
+  and (
+    source_health.state in ('failing', 'silent', 'degraded')
+    or coalesce(source_health.consecutive_failures, 0) > 0
+    or coalesce(last_run.errors, 0) > 0
+    or coalesce(last_run.entry_errors, 0) > 0
+    or coalesce(last_run.finish_reason, 'finished') != 'finished'
+    or failed.failed_fetches > 0
+  )
 order by
   case source_health.state when 'failing' then 0 when 'silent' then 1
     when 'degraded' then 2 else 3 end,
