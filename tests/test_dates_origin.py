@@ -51,6 +51,25 @@ FETCHED = "2026-05-20T02:07:42Z"  # 10:07 on 20 May in Beijing
         ("Wed 25 Mar 2026 09.02 EDT", "2026-03-25T13:02:00Z", "minute"),
         ("May 5, 2026, 11:30 a.m. UTC", "2026-05-05T11:30:00Z", "minute"),
         ("Published March 3rd, 2026 at 9:15 pm", "2026-03-03T13:15:00Z", "minute"),
+        # a time before the date
+        ("6:00am, 29 Mar 2026", "2026-03-28T22:00:00Z", "minute"),
+        ("10:02 AM EST, Thu March 5, 2026", "2026-03-05T15:02:00Z", "minute"),
+        # a dash before the time, Japanese 時分, morning and afternoon words
+        ("2026/03/27-17:40", "2026-03-27T09:40:00Z", "minute"),
+        ("2026年3月5日 10時02分", "2026-03-05T02:02:00Z", "minute"),
+        ("2026年3月5日 下午2:30", "2026-03-05T06:30:00Z", "minute"),
+        ("2026.03.05. 오후 2:02", "2026-03-05T06:02:00Z", "minute"),
+        # day first with dashes or dots; slashes when the order shows
+        ("27-03-2026 | 15:30", "2026-03-27T07:30:00Z", "minute"),
+        ("27/03/2026", "2026-03-27", "day"),
+        ("03/24/2026", "2026-03-24", "day"),
+        # relative, in English, Japanese and Korean
+        ("3 hours ago", "2026-05-19T23:07:00Z", "estimated"),
+        ("30 minutes ago", "2026-05-20T01:37:00Z", "minute"),
+        ("2 days ago", "2026-05-18", "day"),
+        ("Yesterday at 2:30 PM", "2026-05-19T06:30:00Z", "minute"),
+        ("3時間前", "2026-05-19T23:07:00Z", "estimated"),
+        ("30분 전", "2026-05-20T01:37:00Z", "minute"),
     ],
 )
 def test_dates_resolve_against_the_fetch_time(value: str, expected: str, precision: str) -> None:
@@ -122,6 +141,7 @@ def test_page_pipeline_reads_the_header_date(header: str, expected: str, precisi
 def test_english_words_that_are_not_dates_are_not_dates() -> None:
     assert resolve_date("June 2026", fetched_at=FETCHED) is None
     assert resolve_date("made 2,000 chips in March 2026", fetched_at=FETCHED) is None
+    assert resolve_date("05/03/2026", fetched_at=FETCHED) is None  # 5 March or 3 May
 
 
 @pytest.mark.parametrize(

@@ -201,3 +201,13 @@ def test_polish_with_runs_of_accented_letters_is_not_read_as_korean() -> None:
     for codec in ("iso8859_2", "cp1250"):
         decoded = decode_bytes(text.encode(codec))
         assert decoded.text == text, (codec, decoded.reason)
+
+
+def test_big5_slashes_read_as_browsers_show_them() -> None:
+    """A Taiwanese byline's slash is 0xA241, which cp950 reads as U+2215 (division slash);
+    browsers show U+FF0F, as Big5-HKSCS reads it."""
+    head = "〔記者林佳慧".encode("cp950")
+    tail = "台北報導〕美國商務部近日再度更新出口管制規定，對先進晶片的管制範圍進一步擴大。"
+    decoded = decode_bytes(head + b"\xa2\x41" + tail.encode("cp950"))
+    assert decoded.encoding == "cp950"
+    assert "林佳慧／台北報導" in decoded.text and "\u2215" not in decoded.text

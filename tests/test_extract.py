@@ -221,6 +221,42 @@ def test_a_data_table_in_an_article_keeps_its_rows() -> None:
         assert row in result.text
 
 
+def test_text_after_an_empty_inline_element_is_kept() -> None:
+    """A stock quote's empty placeholder (``<span id="quote_…"></span>``): trafilatura
+    dropped the rest of its paragraph."""
+    html = (
+        "<html><body><article><h1>算力概念股午后走强</h1><p>华丰科技(688629)"
+        "<span id='quote_sh688629'></span>涨停，浪潮信息(000977)<span></span>跟涨，"
+        f"多只算力概念股走强，成交额明显放大。</p><p>{PARAGRAPHS[0]}</p></article></body></html>"
+    )
+    text = extract_article(html).text
+    assert "华丰科技(688629)涨停，浪潮信息(000977)跟涨，多只算力概念股走强" in text
+
+
+def test_a_page_laid_out_in_one_table_row_comes_out_as_paragraphs() -> None:
+    """The article in one cell, a sidebar in the next: trafilatura's one-row table is the
+    page's layout (a cell of prose), and the density extractor reads its paragraphs."""
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    html = (
+        "<html><body><table><tr><td class='main'><h1>存储芯片出口新规</h1>"
+        f"<span>2026/03/27-17:40</span>{body}<p>DIGITIMES 版權所有，未經同意，不得轉載。</p>"
+        "</td><td class='side'><a href='/1'>熱門新聞一</a><br><a href='/2'>熱門新聞二</a>"
+        "</td></tr></table></body></html>"
+    )
+    result = process_page(html.encode(), url="http://x.test/a", fetched_at="2026-03-30T04:00:00Z")
+    assert result.text.split("\n") == PARAGRAPHS
+    assert result.published_at == "2026-03-27T09:40:00Z"
+
+
+def test_the_headline_is_not_repeated_under_a_byline() -> None:
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    html = (
+        "<html><body><h1>昇腾出海受阻背后的三重逻辑</h1><div class='content'><p>作者：李志平</p>"
+        f"<p>昇腾出海受阻背后的三重逻辑</p><p>（第2页）</p>{body}</div></body></html>"
+    )
+    assert process_page(html.encode(), url="http://x.test/a").text.split("\n") == PARAGRAPHS
+
+
 @pytest.mark.parametrize(
     ("html", "title"),
     [
@@ -229,6 +265,12 @@ def test_a_data_table_in_an_article_keeps_its_rows() -> None:
             "<div class='header'><h1 class='logo'><a href='/'>电子报</a></h1></div>"
             "<div class='detail-title'><h2>国产训练芯片发布 算力提升一倍</h2></div>",
             "国产训练芯片发布 算力提升一倍",
+        ),
+        (  # the logo's <h1> links to the site's home by its full address
+            "<html><head><meta property='og:title' content='钛媒体深度 | 国产AI芯片'></head>"
+            "<body><h1 class='hd'><a href='https://www.tmtpost.test/'>钛媒体</a></h1>"
+            "<div class='post-title'><h1>昇腾与寒武纪的分岔路</h1></div>",
+            "昇腾与寒武纪的分岔路",
         ),
         (  # an old portal's title, its parts joined by --
             "<html><head><title>市商务局举办出口管制合规培训会--本站新闻--某市人民政府</title>"

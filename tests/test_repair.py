@@ -250,6 +250,50 @@ def test_notices_counters_and_credit_lines_go() -> None:
     assert result.removed == {"bylines": 1, "share_and_page_furniture": 2, "disclaimers": 2}
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "编辑｜苏建勋",
+        "界面新闻记者 | 彭新",
+        "责编：Jimmy.zhang",
+        "2026-03-26 20:41:12第一财经作者：周芳责编：王晨",
+        "扫一扫关注电子工程专辑",
+        "分享到微信朋友圈",
+        "本文来自微信公众号：半导体行业观察（ID：icbank）",
+        "（本文首发于钛媒体APP）",
+        "本文版权归作者所有，禁止转载",
+        "掲載記事・写真の無断転載を禁じます。",
+        "<저작권자(c) 연합뉴스, 무단 전재-재배포 금지>",
+        "澎湃新闻报料：021-962866",
+        "图源：视觉中国",
+        "（首圖來源：shutterstock）",
+        "海量资讯、精准解读，尽在新浪财经APP",
+        "— 1 —",
+        "（第2页）",
+        "desk@wire.test",
+        "贊助文章",
+    ],
+)
+def test_credits_notices_and_page_furniture_go_at_either_edge(line: str) -> None:
+    body = SIMPLIFIED[:3]
+    for lines in ([line, *body], [*body, line], [*body, line, "未经授权，不得转载。"]):
+        assert clean_text("\n".join(lines)).text.split("\n") == body, lines
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "举报人称，该公司向实体清单企业出货。",
+        "记者：您怎么看这次新规？",
+        "2026年3月5日，美方宣布新规。",
+        "华为推出了新的APP应用，用户数量快速增长。",
+    ],
+)
+def test_sentences_that_look_like_furniture_stay(line: str) -> None:
+    for lines in ([line, *SIMPLIFIED[:3]], [*SIMPLIFIED[:3], line]):
+        assert clean_text("\n".join(lines)).text.split("\n") == lines
+
+
 def test_a_notice_keeps_its_signature_date_and_a_release_loses_its_contacts() -> None:
     notice = [SIMPLIFIED[0], SIMPLIFIED[2], "商务部 海关总署", "2026年3月15日"]
     assert clean_text("\n".join(notice)).text.split("\n") == notice

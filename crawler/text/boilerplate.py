@@ -41,13 +41,30 @@ _DISCLAIMER_RE = re.compile(
     r"|鏡像|镜像|轉貼|转贴|使用本(?:站|網|网|文|刊))"
     # a credit line of labels: "（责任编辑：王凯）", "本文来源：网易科技报道 责任编辑：王凯_NT5541"
     r"|^[（(]?(?:(?:本文|文章)?(?:來源|来源|責任編輯|责任编辑|編輯|编辑)[:：][^）)]{0,30}?){1,3}[）)]?$"
-    r"|^(登錄後才可評論|登录后才可评论|登錄後發表評論|登录后发表评论)",
+    r"|^(登錄後才可評論|登录后才可评论|登錄後發表評論|登录后发表评论)"
+    # reprint notices of other forms and languages; where an article came from
+    r"|^.{0,20}(?:禁止|严禁|嚴禁|请勿|請勿|不得)(?:任何)?(?:转载|轉載|转发|轉發)"
+    r"|無断転載|無断複製|무단\s*전재|재배포\s*금지|저작권자\s*[(ⓒ©]"
+    r"|^[（(]?本文(?:来自|來自|首发于|首發於|转载自|轉載自|转自|轉自|经授权转载|經授權轉載)"
+    r"|^\S{1,10}注[:：]\s*本文(?:来源|來源|来自|來自)"
+    # a tip line ("澎湃新闻报料：021-962866")
+    r"|^.{0,12}(?:报料|報料|爆料)(?:热线|熱線|邮箱|郵箱)?[:：]|^제보는",
     re.IGNORECASE,
 )
 _FURNITURE_RE = re.compile(
-    r"^(微信扫一扫|微信掃一掃|支付宝扫一扫|支付寶掃一掃|扫一扫|掃一掃|分享到|分享至|打印|列印"
+    # (no \b after a Chinese word: between two Han characters there is none)
+    r"^(?:微信扫一扫|微信掃一掃|支付宝扫一扫|支付寶掃一掃|扫一扫|掃一掃|分享到|分享至|打印|列印"
     r"|收藏|点赞|點讚|打赏|打賞|关注我们|關注我們|点击关注|點擊關注|返回顶部|返回頂部|举报|舉報"
-    r"|share( on| this)?|print|tweet|email this)\b.{0,30}$"
+    r"|订阅电子报|訂閱電子報|订阅我们|訂閱我們)[^，。！？；,.!?;]{0,20}$"  # not "举报人称，…"
+    r"|^(share( on| this)?|print|tweet|email this)\b.{0,30}$"
+    r"|^(?:sign up|subscribe) (?:for|to) (?:our|the) newsletter\b.{0,60}$"
+    # an app's promotion ("新浪财经APP", "海量资讯、精准解读，尽在新浪财经APP")
+    r"|^.{0,24}(?:尽在|盡在|都在|下载|下載|打开|打開).{0,12}(?:APP|App|客户端|客戶端)\W{0,3}$"
+    r"|^\S{1,10}(?:APP|App)$"
+    # a page marker ("— 1 —", "（第2页）") and a line that is only an address to write to
+    r"|^[—–-]\s*\d{1,3}\s*[—–-]$|^[（(]?第\s*\d{1,3}\s*[页頁][）)]?$|^\S+@\S+\.[a-z]{2,}$"
+    # a label standing alone ("摘要" over the summary, "贊助文章", "Advertisement")
+    r"|^(?:摘要|文章作者|贊助文章|赞助文章|广告|廣告|Advertisement|Sponsored)[:：]?$"
     r"|^(?:請繼續往下閱讀|请继续往下阅读|繼續閱讀|继续阅读|展開全文|展开全文|阅读全文|閱讀全文"
     r"|continue reading|read the full (?:story|article))\W{0,6}$"
     r"|^(?:please )?(?:turn on|enable) javascript\b"
@@ -58,16 +75,23 @@ _FURNITURE_RE = re.compile(
 )
 _IMAGE_RE = re.compile(
     r"^\s*(!\[[^\]]*\]\([^)]*\)\s*)+$|^\s*\[(图片|圖片|image|img)\]\s*$"
-    r"|^\s*(图片|圖片)(来源|來源)?\s*[:：]?.{0,20}$",
+    r"|^\s*(图片|圖片)(来源|來源)?\s*[:：]?.{0,20}$"
+    # a picture's credit: "图源：视觉中国", "（首圖來源：shutterstock）"
+    r"|^[（(]?(?:首图|首圖|题图|題圖|头图|頭圖|图源|圖源)(?:来源|來源)?\s*[:：].{0,30}[）)]?$",
     re.IGNORECASE,
 )
 _MIN_REPEATED = 8
+# A platform's statement runs to about 200 characters; a longer line that holds one of its
+# phrases is a paragraph (or paragraphs run together) that quotes it: kept.
+_DISCLAIMER_MAX = 250
 # A page's date line that extraction kept at the top or bottom of the text:
 # "2026-11-18 16:20 来源：科技日报网", "송고시간 2026-11-18 10:25", "2026年11月18日 19:30".
 _DATELINE_RE = re.compile(
     r"^(?:\S{0,6}[:：]?\s*)?(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
     r"(?:\s*(?:星期|週|周|禮拜|礼拜)[一二三四五六日天])?"
-    r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?(?:\s+\S{1,16}){0,3}\s*$"
+    # then its time and what follows, spaced or run together ("20:41:12第一财经作者：周芳"),
+    # never a sentence ("2026年3月5日，美方宣布新规。")
+    r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?(?:\s*[^\s，。！？；,;!?]{1,16}){0,3}\s*$"
 )
 # The issuers a notice is signed by, the line before its date ("商务部 海关总署"): that
 # date is the notice's own, not the page's.
@@ -75,7 +99,11 @@ _SIGNATURE_RE = re.compile(
     r"^(?:\S{1,16}(?:部|署|局|委|委员会|委員會|院|厅|廳|办公室|辦公室|政府|中心|协会|協會)\s*){1,4}$"
 )
 # A byline at the top ("文｜财新 何苗", "文/记者 张三"): the credit, not the article.
-_BYLINE_RE = re.compile(r"^文\s*[｜|/／]\s*\S{1,20}(?:\s+\S{1,10})?$")
+# (not a line that ends a sentence: "记者：您怎么看？" is an interview's question)
+_BYLINE_RE = re.compile(
+    r"^(?:\S{0,8}?(?:记者|記者|编辑|編輯|责编|責編|作者|撰文|文|图|圖|摄影|攝影)\s*[｜|/／:：]\s*"
+    r"\S{1,20}(?:\s+\S{1,12}){0,2}\s*)+(?<![。？！?!])$"
+)
 # The end of a press release ("###", "-30-"): what follows is the media contact.
 _RELEASE_END_RE = re.compile(r"^\s*(?:#{3,}|-\s*30\s*-)\s*$")
 # An agency's credit line at the foot ("Reporting by …; Editing by …").
@@ -134,16 +162,10 @@ def clean_text(text: str) -> CleanResult:
         ):
             _count(result.removed, "datelines")
             continue
-        if index < 2 and _BYLINE_RE.match(line):
-            _count(result.removed, "bylines")
-            continue
-        if index >= len(lines) - 2 and _WIRE_CREDIT_RE.match(line):
-            _count(result.removed, "bylines")
-            continue
         if _IMAGE_RE.search(line):
             _count(result.removed, "image_placeholders")
             continue
-        if _DISCLAIMER_RE.search(line) and len(line) < 400:
+        if _DISCLAIMER_RE.search(line) and len(line) < _DISCLAIMER_MAX:
             _count(result.removed, "disclaimers")
             continue
         if _FURNITURE_RE.search(line) and len(line) < 60:
@@ -154,5 +176,13 @@ def clean_text(text: str) -> CleanResult:
             continue
         seen[line] += 1
         kept.append(line)
+    # Credits at the edges of what is left (a byline under the footer just removed)
+    for _ in range(2):
+        if kept and _BYLINE_RE.match(kept[0]):
+            kept.pop(0)
+            _count(result.removed, "bylines")
+        if kept and (_BYLINE_RE.match(kept[-1]) or _WIRE_CREDIT_RE.match(kept[-1])):
+            kept.pop()
+            _count(result.removed, "bylines")
     result.text = "\n".join(kept)
     return result

@@ -49,8 +49,19 @@ CLOCK_SKEW = timedelta(hours=1)
 
 _FULL_CN_RE = re.compile(
     # (Xinhua's header spaces its parts: "2026 03/14 09:12:30")
-    r"(?<!\d)((?:19|20)\d{2})(?:\s*[年/.-]\s*|\s+(?=\d{1,2}\s*/\s*\d))(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?"
-    r"(?:\s*[T ]?\s*(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?"
+    r"(?<!\d)((?:19|20)\d{2})(?:\s*[年/.-]\s*|\s+(?=\d{1,2}\s*/\s*\d))(\d{1,2})\s*[月/.-]\s*"
+    r"(\d{1,2})\s*[日일]?(?:\.(?=\s))?"
+    # the time: "10:02", "-17:40", "10時02分", "下午2:30", "오후 2:30", "2:30 PM"
+    r"(?:\s*[T\s-]?\s*(上午|下午|午前|午後|오전|오후)?\s*(\d{1,2})\s*(?:[:：]|[時时点點]\s*)"
+    r"(\d{2})\s*分?(?:[:：](\d{2}))?(?:\s*([AaPp])\.?[Mm]\b\.?)?)?"
+)
+_AFTERNOON = frozenset({"下午", "午後", "오후", "p", "P"})
+_MORNING = frozenset({"上午", "午前", "오전", "a", "A"})
+# Day-month-year with dashes or dots ("27-03-2026 | 15:30", European sites); with slashes
+# only when the order shows (27/03/2026, 03/24/2026), since 05/03/2026 could be either.
+_NUMERIC_DATE_RE = re.compile(
+    r"(?<![\d/.-])(\d{1,2})([-./])(\d{1,2})\2((?:19|20)\d{2})(?![\d/.-])"
+    r"(?:\s*[|,T\s]\s*(\d{1,2}):(\d{2}))?"
 )
 _ISO_RE = re.compile(
     r"(?<!\d)(?:19|20)\d{2}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})"
@@ -62,6 +73,14 @@ _MM_DD_TIME_RE = re.compile(r"(?<![\d/.-])(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2}
 _RELATIVE_RE = re.compile(
     r"刚刚|剛剛|半\s*小?[时時]前|\d+\s*(?:秒钟?|秒鐘?|分钟|分鐘|小时|小時|个小时|個小時|天)前"
     r"|(?:今天|昨天|前天)(?:\s*(\d{1,2})[:：](\d{2}))?"
+)
+# The same in English, Japanese and Korean: "3 hours ago", "Yesterday at 2:30 PM",
+# "3時間前", "30분 전".
+_RELATIVE_OTHER_RE = re.compile(
+    r"\b(?:just now|\d+\s*(?:secs?|seconds?|mins?|minutes?|hrs?|hours?|days?)\s+ago"
+    r"|yesterday(?:,?\s*(?:at\s+)?\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)?)(?!\w)"
+    r"|\d+\s*(?:秒|分|時間|日)前|\d+\s*(?:초|분|시간|일)\s*전",
+    re.IGNORECASE,
 )
 _TRADITIONAL = str.maketrans("剛時鐘個", "刚时钟个")
 # English dates as wires and agencies print them: "March 20, 2026", "Mar. 20, 2026 3:45 PM
@@ -113,6 +132,9 @@ _RFC2822_RE = re.compile(
     re.IGNORECASE,
 )
 _EN_DATE_RE = re.compile(
+    # a time before the date: "6:00am, 29 Mar 2026", "10:02 AM EST, Thu March 5, 2026"
+    r"(?:(?<![\w:.])(?P<hour0>\d{1,2})[:.](?P<minute0>\d{2})\s*(?:(?P<half0>[ap])\.?m\.?)?"
+    r"(?:\s+(?P<zone0>[a-z]{1,4}))?\s*[,·|]?\s*(?:[a-z]{3,9}\.?,?\s+)?)?"
     r"(?<![\w])(?:"
     rf"{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{{2}})"
     rf"|(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH.replace('month', 'month2')}"
@@ -166,12 +188,43 @@ def _full(value: str) -> tuple[datetime, bool] | None:
         return _full(match.group(0))
     match = _FULL_CN_RE.search(value)
     if not match:
-        return _english(value)
-    year, month, day, hour, minute, second = (int(g) if g else 0 for g in match.groups())
+        return _numeric(value) or _english(value)
+    year, month, day = (int(g) for g in match.group(1, 2, 3))
+    half, hour, minute, second = match.group(4), match.group(5), match.group(6), match.group(7)
+    hours = _clock(int(hour), half or match.group(8)) if hour else 0
     try:
-        return datetime(year, month, day, hour, minute, second), match.group(4) is not None
+        moment = datetime(year, month, day, hours, int(minute or 0), int(second or 0))
     except ValueError:
         return None
+    return moment, hour is not None
+
+
+def _clock(hour: int, half: str | None) -> int:
+    """``hour`` on a 24-hour clock, given a morning or afternoon word (上午, 오후, PM)."""
+    if half in _AFTERNOON and hour < 12:
+        return hour + 12
+    if half in _MORNING and hour == 12:
+        return 0
+    return hour
+
+
+def _numeric(value: str) -> tuple[datetime, bool] | None:
+    """A date in digits with the year last: day first with dashes or dots, and with slashes
+    when either number is over 12 (which tells the order)."""
+    match = _NUMERIC_DATE_RE.search(value)
+    if not match:
+        return None
+    first, separator, second, year = match.group(1, 2, 3, 4)
+    a, b = int(first), int(second)
+    if separator == "/" and a <= 12 and b <= 12:
+        return None  # 05/03/2026: 5 March or 3 May
+    day, month = (b, a) if separator == "/" and b > 12 else (a, b)
+    hour, minute = match.group(5), match.group(6)
+    try:
+        moment = datetime(int(year), month, day, int(hour or 0), int(minute or 0))
+    except ValueError:
+        return None
+    return moment, hour is not None
 
 
 def _english(value: str) -> tuple[datetime, bool] | None:
@@ -183,13 +236,17 @@ def _english(value: str) -> tuple[datetime, bool] | None:
     parts = match.groupdict()
     month = _MONTHS[(parts["month"] or parts["month2"]).lower()]
     day, year = int(parts["day"] or parts["day2"]), int(parts["year"] or parts["year2"])
-    hour = int(parts["hour"]) if parts["hour"] else None
-    minute = int(parts["minute"]) if parts["minute"] else 0
-    if hour is not None and parts["half"]:
+    suffix = "" if parts["hour"] else "0"  # the time after the date, else before it
+    if not parts["hour"] and not (parts["half0"] or _ZONES.get((parts["zone0"] or "").lower())):
+        suffix = None  # digits before a date are a time only with am/pm or a zone
+    hour = int(parts[f"hour{suffix}"]) if suffix is not None else None
+    minute = int(parts[f"minute{suffix}"]) if suffix is not None else 0
+    half = parts[f"half{suffix}"] if suffix is not None else None
+    if hour is not None and half:
         if hour > 12:
             return None
-        hour = hour % 12 + (12 if parts["half"].lower() == "p" else 0)
-    zone = _ZONES.get((parts["zone"] or "").lower())
+        hour = hour % 12 + (12 if half.lower() == "p" else 0)
+    zone = _ZONES.get((parts[f"zone{suffix}"] or "").lower()) if suffix is not None else None
     try:
         moment = datetime(year, month, day, hour or 0, minute)
     except ValueError:
@@ -247,6 +304,31 @@ def _relative(text: str, now: datetime) -> PublishedTime | None:
     return PublishedTime(_utc(parsed.replace(second=0, microsecond=0)), precision)
 
 
+def _relative_other(text: str, now: datetime) -> PublishedTime | None:
+    """ "3 hours ago", "yesterday at 2:30 PM", "3時間前", "30분 전", read by dateparser."""
+    import dateparser
+
+    base = now.replace(tzinfo=None)
+    parsed = dateparser.parse(
+        text,
+        languages=["en", "ja", "ko"],
+        settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past"},
+    )
+    if parsed is None:
+        return None
+    parsed = parsed.replace(tzinfo=now.tzinfo)
+    if parsed > now + CLOCK_SKEW:
+        return None
+    folded = text.lower()
+    if ":" in folded or re.search(r"min|分|분|sec|秒|초", folded):
+        precision = "minute"
+    elif re.search(r"day|yesterday|日|일", folded):
+        return PublishedTime(parsed.date().isoformat(), "day")
+    else:
+        precision = "estimated"  # hours ago, just now
+    return PublishedTime(_utc(parsed.replace(second=0, microsecond=0)), precision)
+
+
 def resolve_date(
     value: str | None,
     *,
@@ -284,6 +366,9 @@ def resolve_date(
     match = _RELATIVE_RE.search(value)
     if match:
         return _relative(match.group(0), now)
+    match = _RELATIVE_OTHER_RE.search(value)
+    if match:
+        return _relative_other(match.group(0), now)
     return None
 
 
@@ -326,6 +411,8 @@ def _looks_dated(text: str) -> bool:
         or _MONTH_DAY_RE.search(text)
         or _MM_DD_TIME_RE.search(text)
         or _RELATIVE_RE.search(text)
+        or _RELATIVE_OTHER_RE.search(text)
+        or _NUMERIC_DATE_RE.search(text)
     )
 
 

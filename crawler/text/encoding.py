@@ -31,7 +31,7 @@ from __future__ import annotations
 import codecs
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crawler.text.frequency import COMMON_RANKS, han_commonness, han_ranks
 from crawler.text.guess import clearly_chinese, declared_fits, decode_as, guess, strict
@@ -184,13 +184,32 @@ def _segmented(body: bytes, label_codec: str | None, declared: str | None) -> De
     return Decoded(best.text, best.codec, why, declared, utf8_segments=best.utf8_segments)
 
 
+# Where Python's cp950 and browsers (the WHATWG Big5 index) read a Big5 byte pair as
+# different characters: 0xA241, the slash of every Taiwanese byline (記者…／台北), is
+# U+FF0F to a browser and U+2215 to cp950; 0xA242 likewise.
+_CP950_AS_BROWSERS = str.maketrans({"\u2215": "\uff0f", "\ufe68": "\uff3c"})
+
+
 def decode_bytes(
     body: bytes,
     *,
     http_charset: str | None = None,
     override: str | None = None,
 ) -> Decoded:
-    """Decode ``body`` (a page, feed or sitemap) following the chain in the module doc."""
+    """Decode ``body`` (a page, feed or sitemap) following the chain in the module doc;
+    Big5 punctuation as browsers show it."""
+    decoded = _decode_bytes(body, http_charset=http_charset, override=override)
+    if decoded.encoding == "cp950":
+        return replace(decoded, text=decoded.text.translate(_CP950_AS_BROWSERS))
+    return decoded
+
+
+def _decode_bytes(
+    body: bytes,
+    *,
+    http_charset: str | None,
+    override: str | None,
+) -> Decoded:
     declared_label, declared_where = find_declared_charset(body)
     declared = http_charset or declared_label
 

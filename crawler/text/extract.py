@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree
@@ -48,6 +49,9 @@ _DATE_XPATHS = (
     "//meta[@name='PubDate']/@content",
     "//meta[@name='dc.date']/@content",
     "//meta[@name='DC.date.issued']/@content",
+    "//meta[@name='DCTERMS.issued']/@content",
+    "//meta[@name='dcterms.issued']/@content",
+    "//meta[@name='DCTERMS.created']/@content",
     "//meta[@name='citation_publication_date']/@content",
     "//meta[@name='citation_date']/@content",
     "//meta[@property='og:published_time']/@content",
@@ -151,9 +155,25 @@ _CELL_SPLIT_RE = re.compile(r"(?<!\\)\|")
 _PROSE_CELL = 200  # characters: a cell this long holds the page's text, not a datum
 
 
+# Inline elements with nothing in them: a stock quote's placeholder (Sina's
+# ``<span id="quote_sh688629"></span>``), an icon. trafilatura drops the text that follows
+# one in its paragraph, so they go first, their tails kept.
+_EMPTY_INLINE_XPATH = etree.XPath(
+    "//span[not(node())]|//font[not(node())]|//em[not(node())]|//i[not(node())]"
+    "|//b[not(node())]|//strong[not(node())]|//a[not(node())]"
+)
+
+
+def _drop_empty_inline(tree: etree._Element) -> None:
+    for node in _EMPTY_INLINE_XPATH(tree):
+        if node.getparent() is not None:
+            node.drop_tag()  # type: ignore[attr-defined]  # lxml.html: its tail stays
+
+
 def _trafilatura_text(tree: etree._Element, *, url: str | None, fast: bool) -> str:
     import trafilatura
 
+    _drop_empty_inline(tree)
     options = copy.copy(_extraction_options(fast))  # trafilatura may adjust its copy
     options.url = options.source = url
     document = trafilatura.bare_extraction(tree, options=options)
@@ -194,9 +214,24 @@ def _names_the_site(heading: etree._Element) -> bool:
     links = heading.xpath(".//a")
     return (
         len(links) == 1
-        and (links[0].get("href") or "").strip() in ("/", "./", "index.html", "")
+        and _is_home(links[0].get("href") or "")
         and _node_text(links[0]) == _node_text(heading)
     )
+
+
+_HOME_PATHS = frozenset(
+    {"", "/", "./", "index.html", "/index.html", "index.htm", "/index.htm", "/index.shtml"}
+)
+
+
+def _is_home(href: str) -> bool:
+    """A link to a site's home page: ``/``, ``./``, ``index.html``, ``https://site/``
+    (not an empty or ``#`` link, which a headline may wrap)."""
+    href = href.strip()
+    if not href or href.startswith("#"):
+        return False
+    parts = urlsplit(href)
+    return not parts.query and parts.path in _HOME_PATHS
 
 
 def _generic_title(tree: etree._Element) -> str:
@@ -362,6 +397,13 @@ def extract_article(
     text = _tidy(text)
     if title and text.startswith(title):
         text = text[len(title) :].lstrip()
+    elif title:
+        # the headline again under a byline or a page marker ("作者：…\n<headline>\n…")
+        lines = text.split("\n")
+        for index, line in enumerate(lines[:3]):
+            if line.strip() == title:
+                text = "\n".join(lines[:index] + lines[index + 1 :])
+                break
     return Extracted(
         title,
         text,
@@ -400,9 +442,9 @@ def _looks_like_layout_table(text: str) -> bool:
         for row in _TABLE_ROW_RE.findall(text)
         if not _TABLE_RULE_RE.match(row)
     ]
+    if any(len(cell) >= _PROSE_CELL for row in rows for cell in row):
+        return True  # the page's text in a cell: laid out in a table (even in one row)
     if len(rows) < max(2, lines * 0.3):
         return False
-    if any(len(cell) >= _PROSE_CELL for row in rows for cell in row):
-        return True
     columns, count = Counter(len(row) for row in rows).most_common(1)[0]
     return columns < 2 or count < 0.7 * len(rows)
