@@ -236,9 +236,14 @@ def _english(value: str) -> tuple[datetime, bool] | None:
     parts = match.groupdict()
     month = _MONTHS[(parts["month"] or parts["month2"]).lower()]
     day, year = int(parts["day"] or parts["day2"]), int(parts["year"] or parts["year2"])
-    suffix = "" if parts["hour"] else "0"  # the time after the date, else before it
-    if not parts["hour"] and not (parts["half0"] or _ZONES.get((parts["zone0"] or "").lower())):
-        suffix = None  # digits before a date are a time only with am/pm or a zone
+    # the time after the date, else one before it (digits before a date are a time only
+    # with am/pm or a zone)
+    if parts["hour"]:
+        suffix: str | None = ""
+    elif parts["hour0"] and (parts["half0"] or _ZONES.get((parts["zone0"] or "").lower())):
+        suffix = "0"
+    else:
+        suffix = None
     hour = int(parts[f"hour{suffix}"]) if suffix is not None else None
     minute = int(parts[f"minute{suffix}"]) if suffix is not None else 0
     half = parts[f"half{suffix}"] if suffix is not None else None
