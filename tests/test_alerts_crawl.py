@@ -107,21 +107,13 @@ ARTICLES = [
 ]
 
 
-def test_alerts_fire_once_per_rule_and_story_on_both_channels(
-    tmp_path: Path,
-    write_config,  # type: ignore[no-untyped-def]
-) -> None:
-    db = tmp_path / "archive.db"
-    with PortalServer(0, articles=ARTICLES) as portal, slack_and_smtp() as (slack, smtp):
-        slack.script = [
-            SlackReply(429, "rate_limited", {"Retry-After": "1"}),
-            SlackReply(500, "server_error"),
-        ]
-        config = write_config(f"""
+def portal_config(db: Path, portal: PortalServer, slack_url: str, backoff: str) -> str:
+    """The portal's sitemap, the two rules and a Slack channel."""
+    return f"""
 [archive]
 path = "{db}"
 [delivery]
-base_backoff = "1s"
+base_backoff = "{backoff}"
 [[sources]]
 name = "portal"
 sitemaps = ["{portal.base}/sitemap.xml"]
@@ -135,7 +127,21 @@ keywords = ["昇腾"]
 [[channels]]
 name = "slack"
 type = "slack"
-webhook_url = "{slack.url}"
+webhook_url = "{slack_url}"
+"""
+
+
+def test_alerts_fire_once_per_rule_and_story_on_both_channels(
+    tmp_path: Path,
+    write_config,  # type: ignore[no-untyped-def]
+) -> None:
+    db = tmp_path / "archive.db"
+    with PortalServer(0, articles=ARTICLES) as portal, slack_and_smtp() as (slack, smtp):
+        slack.script = [
+            SlackReply(429, "rate_limited", {"Retry-After": "1"}),
+            SlackReply(500, "server_error"),
+        ]
+        config = write_config(f"""{portal_config(db, portal, slack.url, "1s")}
 [[channels]]
 name = "mail"
 type = "email"
@@ -187,26 +193,7 @@ def test_a_crawl_counts_the_alerts_left_to_retry(
     db = tmp_path / "archive.db"
     with PortalServer(0, articles=ARTICLES) as portal, slack_and_smtp() as (slack, _):
         slack.script = [SlackReply(500, "server_error")] * 20
-        config = write_config(f"""
-[archive]
-path = "{db}"
-[delivery]
-base_backoff = "1h"
-[[sources]]
-name = "portal"
-sitemaps = ["{portal.base}/sitemap.xml"]
-delay = 0
-[[rules]]
-name = "h20"
-keywords = ["H20"]
-[[rules]]
-name = "ascend"
-keywords = ["昇腾"]
-[[channels]]
-name = "slack"
-type = "slack"
-webhook_url = "{slack.url}"
-""")
+        config = write_config(portal_config(db, portal, slack.url, "1h"))
         result = run_cli("--config", str(config), "crawl", "--alert-budget", "3")
     assert result.returncode == 0, result.stderr[-3000:]
     waiting = sqlite3.connect(db).execute("SELECT count(*) FROM alerts WHERE status != 'sent'")

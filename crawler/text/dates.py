@@ -289,48 +289,48 @@ def _without_year(
 
 
 def _relative(text: str, now: datetime) -> PublishedTime | None:
-    import dateparser
-
+    """刚刚, 3小时前, 昨天 14:30 (Simplified or Traditional)."""
     folded = text.translate(_TRADITIONAL).replace(" ", "")
-    base = now.replace(tzinfo=None)
-    parsed = dateparser.parse(
-        folded,
-        languages=["zh"],
-        settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past"},
-    )
-    if parsed is None:
-        return None
-    parsed = parsed.replace(tzinfo=now.tzinfo)
-    if parsed > now + CLOCK_SKEW:
-        return None
     if folded.endswith("天前") or folded in ("今天", "昨天", "前天"):
-        return PublishedTime(parsed.date().isoformat(), "day")
-    precision = "minute" if ("分钟" in folded or ":" in folded or "：" in folded) else "estimated"
-    return PublishedTime(_utc(parsed.replace(second=0, microsecond=0)), precision)
+        precision = "day"
+    elif "分钟" in folded or ":" in folded or "：" in folded:
+        precision = "minute"
+    else:
+        precision = "estimated"
+    return _relative_time(folded, now, ["zh"], precision)
 
 
 def _relative_other(text: str, now: datetime) -> PublishedTime | None:
-    """ "3 hours ago", "yesterday at 2:30 PM", "3時間前", "30분 전", read by dateparser."""
-    import dateparser
-
-    base = now.replace(tzinfo=None)
-    parsed = dateparser.parse(
-        text,
-        languages=["en", "ja", "ko"],
-        settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past"},
-    )
-    if parsed is None:
-        return None
-    parsed = parsed.replace(tzinfo=now.tzinfo)
-    if parsed > now + CLOCK_SKEW:
-        return None
+    """ "3 hours ago", "yesterday at 2:30 PM", "3時間前", "30분 전"."""
     folded = text.lower()
     if ":" in folded or re.search(r"min|分|분|sec|秒|초", folded):
         precision = "minute"
     elif re.search(r"day|yesterday|日|일", folded):
-        return PublishedTime(parsed.date().isoformat(), "day")
+        precision = "day"
     else:
         precision = "estimated"  # hours ago, just now
+    return _relative_time(text, now, ["en", "ja", "ko"], precision)
+
+
+def _relative_time(
+    text: str, now: datetime, languages: list[str], precision: str
+) -> PublishedTime | None:
+    """``text`` read by dateparser against ``now``, to the ``precision`` its words give;
+    None when it names no time, or one more than the clock skew ahead."""
+    import dateparser
+
+    parsed = dateparser.parse(
+        text,
+        languages=languages,
+        settings={"RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": "past"},
+    )
+    if parsed is None:
+        return None
+    parsed = parsed.replace(tzinfo=now.tzinfo)
+    if parsed > now + CLOCK_SKEW:
+        return None
+    if precision == "day":
+        return PublishedTime(parsed.date().isoformat(), "day")
     return PublishedTime(_utc(parsed.replace(second=0, microsecond=0)), precision)
 
 
