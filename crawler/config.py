@@ -13,6 +13,7 @@ message.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -117,11 +118,16 @@ def parse_duration(value: str) -> timedelta:
 
 def _seconds(value: Any) -> Any:
     """A number of seconds, or a duration written as elsewhere in the file (``"30s"``)."""
-    if isinstance(value, str) and not isinstance(value, bool):
+    if isinstance(value, str):
         try:
-            return float(value)
+            seconds = float(value)
         except ValueError:
             return parse_duration(value).total_seconds()
+        if not math.isfinite(seconds):
+            raise ValueError(
+                f'expected a number of seconds or a duration such as "30s", got {value!r}'
+            )
+        return seconds
     return value
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from storage.db import utc_now
+from storage.clock import utc_now
 
 __all__ = ["AlreadyRunning", "DaemonLock", "lock_path", "read_holder"]
 

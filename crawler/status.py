@@ -10,6 +10,7 @@ last day.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 from crawler.config import Config
 from crawler.lock import read_holder
-from storage.db import utc_stamp
+from storage.clock import utc_stamp
 
 __all__ = ["collect_status", "render_status"]
 
@@ -213,6 +214,8 @@ def _cluster(
     node running on it needs attention (the workers' articles are not stored meanwhile).
     A heartbeat's age is read on Redis' clock, which dates the heartbeats: a machine whose
     clock is off makes no worker look dead, nor a dead one alive."""
+    import redis
+
     from crawler.cluster import wire
     from crawler.cluster.connection import server_time, sync_client
     from crawler.cluster.keys import ARCHIVE_GROUP, WORKER_GROUP, Keys
@@ -224,7 +227,8 @@ def _cluster(
     client.connection_pool.connection_kwargs.update(socket_timeout=5, socket_connect_timeout=5)
     out: dict[str, Any] = {"redis": "ok", "workers": [], "queues": {}}
     try:
-        now = server_time(client.time())
+        with contextlib.suppress(redis.ResponseError):  # TIME refused: this machine's clock
+            now = server_time(client.time())
         for raw, value in sorted(client.hgetall(keys.workers).items()):
             beat = wire.loads(value)
             worker = wire.text(raw)
@@ -284,12 +288,19 @@ def _ago(stamp: str | None, now: datetime) -> str:
 
 
 def _next(stamp: str | None, now: datetime) -> str:
-    """When a source is checked next: ``in 3 min``, or ``now`` once that time has come (its
-    check is running, or about to; the next time is written when it ends)."""
+    """When a source is checked next: ``in 3 min``; ``now`` once that time has come (its
+    check is running, or about to: the next time is written when it ends); ``overdue 2 h``
+    when it passed long ago (no daemon checks it)."""
     moment = _time(stamp)
     if moment is None:
         return "-"
-    return _ago(stamp, now) if moment > now else "now"
+    if moment > now:
+        return _ago(stamp, now)
+    late = (now - moment).total_seconds()
+    return "now" if late <= _DUE_NOW else f"overdue {_span(late)}"
+
+
+_DUE_NOW = 300.0  # seconds past its time that a check counts as running now
 
 
 def _span(seconds: float) -> str:

@@ -28,11 +28,10 @@ def hold_while_stopping(loop: asyncio.AbstractEventLoop, grace: float) -> None:
 
 
 def release(loop: asyncio.AbstractEventLoop) -> None:
-    """The stop is done: the loop lets go of the signals, and the process, which only
-    exits now, ignores SIGTERM and SIGINT."""
+    """The stop is done: the loop lets go of SIGTERM, SIGINT and SIGHUP, and the process,
+    which only exits now, ignores them (SIGKILL still ends it)."""
     for signum in (*_STOPS, signal.SIGHUP):
-        loop.remove_signal_handler(signum)
-    for signum in _STOPS:
+        loop.remove_signal_handler(signum)  # (which restores the default action)
         signal.signal(signum, signal.SIG_IGN)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from crawler.config import parse_duration
+from storage.clock import utc_stamp
 
 __all__ = ["SINCE_HELP", "TimeParam", "format_utc", "parse_time"]
 
@@ -51,7 +52,7 @@ def parse_time(value: str, *, now: datetime | None = None) -> datetime:
 def format_utc(moment: datetime) -> str:
     """``moment`` in the archive's timestamp format (``2026-01-01T00:00:00Z``), which
     compares correctly as text with the stored ``fetched_at`` values."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_stamp(moment)
 
 
 class TimeParam(click.ParamType):

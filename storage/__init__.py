@@ -1,13 +1,12 @@
 """The newswatch archive: a SQLite file with articles, fetch state, crawl runs and search."""
 
+from storage.clock import utc_now, utc_stamp
 from storage.db import (
     Archive,
     FetchState,
     Stored,
     compress_html,
     decompress_html,
-    utc_now,
-    utc_stamp,
 )
 from storage.migrations import MIGRATIONS, migrate
 from storage.search import fts_query, index_text

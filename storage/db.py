@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -29,6 +29,7 @@ from crawler.text.dedup import (
     signature,
     similarity,
 )
+from storage.clock import utc_now
 from storage.health import AlarmPolicy, HealthReport, record_check
 from storage.migrations import migrate
 from storage.outbox import enqueue_alerts
@@ -59,15 +60,6 @@ __all__ = [
 ]
 
 LOGGER = logging.getLogger(__name__)
-
-
-def utc_stamp(moment: datetime) -> str:
-    """A moment as the archive writes it: UTC, to the second, ``Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def utc_now() -> str:
-    return utc_stamp(datetime.now(UTC))
 
 
 def _parse_time(stamp: str | None) -> datetime | None:

@@ -29,6 +29,7 @@ from typing import Any
 
 import sqlite_utils
 
+from storage.clock import utc_stamp
 from storage.transactions import write_transaction
 
 __all__ = [
@@ -72,10 +73,6 @@ class HealthReport:
     last_error: str | None = None
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _time(stamp: str | None) -> datetime | None:
     if not stamp:
         return None
@@ -111,8 +108,8 @@ def _norm(
 ) -> tuple[float, float, int]:
     """(articles per day over the last ``days`` or the source's history if shorter, days
     of history, articles in the last 24 hours)."""
-    since = _iso(now - timedelta(days=days))
-    day = _iso(now - timedelta(days=1))
+    since = utc_stamp(now - timedelta(days=days))
+    day = utc_stamp(now - timedelta(days=1))
     first, recent, today = db.execute(
         "SELECT min(fetched_at), sum(fetched_at >= ?), sum(fetched_at >= ?) "
         "FROM articles WHERE source = ?",
@@ -154,7 +151,7 @@ def record_check(
     A check ``cut_short`` by the process (its stop) neither adds to the source's failures
     nor ends them."""
     moment = now or _time(row.get("finished_at")) or datetime.now(UTC)
-    stamp = _iso(moment)
+    stamp = utc_stamp(moment)
     source = row["source"]
     with write_transaction(db):
         run = dict(row)
@@ -277,18 +274,17 @@ def retire_sources(db: sqlite_utils.Database, keep: Sequence[str]) -> list[str]:
     them now) and they no longer count as in trouble. Returns the ones newly marked; a
     source configured again is ``unknown`` until its next check."""
     with write_transaction(db):
-        marks = ",".join("?" * len(keep))
         rows = db.execute(
-            f"SELECT source FROM source_health WHERE state != 'removed' "
-            f"AND source NOT IN ({marks or 'NULL'})",
-            list(keep),
+            "SELECT source FROM source_health WHERE state != 'removed' "
+            "AND source NOT IN (SELECT value FROM json_each(?))",
+            [json.dumps(list(keep))],
         ).fetchall()
         retired = [row[0] for row in rows]
         for source in retired:
             db.execute(
                 "UPDATE source_health SET state = 'removed', alarm = NULL, "
                 "next_check_at = NULL, updated_at = ? WHERE source = ?",
-                [_iso(datetime.now(UTC)), source],
+                [utc_stamp(datetime.now(UTC)), source],
             )
     return retired
 

@@ -194,15 +194,22 @@ def _snippet_chars(snippet: str) -> list[tuple[str, bool]]:
 def _as_written(chars: list[tuple[str, bool]], text: str) -> list[tuple[str, bool]]:
     """``chars`` (a snippet in the index's folded form) as the same stretch of ``text``,
     hits kept; unchanged when the stretch cannot be found (an entry from other text)."""
-    folded: list[str] = []
-    origin: list[int] = []  # for each folded character, the index of its character in text
-    for index, ch in enumerate(text):
-        if _INVISIBLE_RE.match(ch):
-            continue
-        piece = _display_table.get(ord(ch)) or _display_fold(ch)
-        folded.append(piece)
-        origin.extend([index] * len(piece))
-    whole = "".join(folded)
+    missing = {ord(ch) for ch in set(text)} - _display_table.keys()
+    for code in missing:
+        _display_table[code] = _display_fold(chr(code))
+    whole = text.translate(_display_table)  # as search_text folds it, at C speed
+    origin: Any = range(len(text))  # for each folded character, its character's index
+    if len(whole) != len(text) or _INVISIBLE_RE.search(text):
+        # a character folded into several (NFKC) or dropped: map them one by one
+        pieces: list[str] = []
+        origin = []
+        for index, ch in enumerate(text):
+            if _INVISIBLE_RE.match(ch):
+                continue
+            piece = _display_table[ord(ch)]
+            pieces.append(piece)
+            origin.extend([index] * len(piece))
+        whole = "".join(pieces)
     for head in (0, 1):  # snippet()'s ellipses at the ends, or the text's own
         for tail in (0, 1):
             core = chars[head : len(chars) - tail] if len(chars) > head + tail else []

@@ -19,6 +19,7 @@ from crawler.text.crosslang import (
     specific_key,
 )
 from crawler.text.dedup import band_keys
+from storage.clock import utc_stamp
 
 __all__ = [
     "count_story_paragraphs",
@@ -150,7 +151,7 @@ def find_other_language_stories(
     if other is None or not specific:
         return []
     moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
-    low, high = (_iso(moment - window), _iso(moment + window))
+    low, high = (utc_stamp(moment - window), utc_stamp(moment + window))
     placeholders = ",".join("?" * len(specific))
     sharing = [
         int(article_id)
@@ -232,10 +233,6 @@ def current_story(db: sqlite_utils.Database, story_id: int) -> int:
     return story_id
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def moment_of(published_at: str | None, fetched_at: str | None) -> str | None:
     """When an article appeared, in UTC, for the cross-language window: its publication
     time (a day alone counts from its start), else when it was fetched."""
@@ -248,7 +245,7 @@ def moment_of(published_at: str | None, fetched_at: str | None) -> str | None:
             continue
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return _iso(moment)
+        return utc_stamp(moment)
     return None
 
 

@@ -647,4 +647,5 @@ def test_status_says_now_for_a_check_whose_time_has_come() -> None:
     now = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
     assert _next("2026-12-07T12:03:00Z", now) == "in 3 min"
     assert _next("2026-12-07T11:59:59Z", now) == "now"  # running, or about to
+    assert _next("2026-12-07T10:00:00Z", now) == "overdue 2.0 h"  # no daemon checks it
     assert _next(None, now) == "-"

@@ -70,6 +70,16 @@ FETCHED = "2026-05-20T02:07:42Z"  # 10:07 on 20 May in Beijing
         ("Yesterday at 2:30 PM", "2026-05-19T06:30:00Z", "minute"),
         ("3時間前", "2026-05-19T23:07:00Z", "estimated"),
         ("30분 전", "2026-05-20T01:37:00Z", "minute"),
+        # a time after numbers, with am/pm, a zone or an offset
+        ("03/24/2026 3:45 PM", "2026-03-24T07:45:00Z", "minute"),
+        ("03/24/2026 12:30 AM", "2026-03-23T16:30:00Z", "minute"),
+        ("27-03-2026 | 3:30 pm", "2026-03-27T07:30:00Z", "minute"),
+        ("3/24/2026 11:45 PM EST", "2026-03-25T03:45:00Z", "minute"),
+        ("March 24, 2026 10:30 GMT+8", "2026-03-24T02:30:00Z", "minute"),
+        ("Tue 24 Mar 2026 15.45 GMT+8", "2026-03-24T07:45:00Z", "minute"),
+        ("10:30 HKT, 24 Mar 2026", "2026-03-24T02:30:00Z", "minute"),
+        ("24 March 2026 - 15.45", "2026-03-24T07:45:00Z", "minute"),
+        ("Sun, 05 Apr 2026 10:00:00 +0800 (CST)", "2026-04-05T02:00:00Z", "minute"),
     ],
 )
 def test_dates_resolve_against_the_fetch_time(value: str, expected: str, precision: str) -> None:
@@ -142,6 +152,8 @@ def test_english_words_that_are_not_dates_are_not_dates() -> None:
     assert resolve_date("June 2026", fetched_at=FETCHED) is None
     assert resolve_date("made 2,000 chips in March 2026", fetched_at=FETCHED) is None
     assert resolve_date("05/03/2026", fetched_at=FETCHED) is None  # 5 March or 3 May
+    assert resolve_date("请于15日前报名", fetched_at=FETCHED) is None  # before the 15th
+    assert resolve_date("2026-03-05 13:30 PM", fetched_at=FETCHED) == ("2026-03-05", "day")
 
 
 @pytest.mark.parametrize(
@@ -159,6 +171,13 @@ def test_english_words_that_are_not_dates_are_not_dates() -> None:
 def test_dates_from_gazette_metadata_and_linked_data(meta: str, expected: tuple[str, str]) -> None:
     result = process_page(page("", "正文" * 30, meta=meta), fetched_at=FETCHED)
     assert (result.published_at, result.published_precision) == expected
+
+
+def test_linked_data_nested_past_reason_is_no_date_and_no_crash() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    meta = f'<script type="application/ld+json">{deep}</script>'
+    result = process_page(page("", "正文" * 30, meta=meta), fetched_at=FETCHED)
+    assert result.text.startswith("正文")
 
 
 def test_a_wechat_article_is_dated_by_its_script() -> None:

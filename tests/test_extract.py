@@ -200,6 +200,31 @@ def test_article_headings_that_mention_comments_or_reading_stay(heading: str) ->
     assert lxml.html.fromstring(heading).text_content() in text
 
 
+@pytest.mark.parametrize(
+    "label",
+    [
+        "<div class='channel-title'>评论</div>",  # the op-ed channel's name above the headline
+        "<span class='section-title'>Comment</span>",
+        "<b>留言</b>",
+    ],
+)
+def test_a_comments_word_above_the_headline_takes_nothing_with_it(label: str) -> None:
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    html = (
+        f"<html><body><div class='article'>{label}<h1>芯片管制的代价</h1>{body}</div></body></html>"
+    )
+    result = extract_article(html)
+    assert result.title == "芯片管制的代价" and result.text.split("\n") == PARAGRAPHS
+
+
+def test_a_word_in_bold_inside_a_sentence_is_no_heading() -> None:
+    html = (
+        f"<html><body><article><h1>新规</h1><p>{PARAGRAPHS[0]}</p>"
+        "<p>市民可通过政务服务平台<b>留言</b>反映意见和建议。</p></article></body></html>"
+    )
+    assert "平台留言反映意见" in extract_article(html).text
+
+
 def test_a_data_table_in_an_article_keeps_its_rows() -> None:
     """A table whose rows share their columns is the article's data (the Entity List's
     additions), kept row by row; it is not a page laid out in a table."""
@@ -216,6 +241,12 @@ def test_a_data_table_in_an_article_keeps_its_rows() -> None:
     )
     result = process_page(html.encode(), url="http://x.test/a")
     assert result.repairs["extractor"] == "trafilatura"
+    # one long cell (a listing's reason) does not make the page a layout table
+    reason = "该实体参与了为受限最终用户开发先进计算芯片的活动。" * 9
+    longer = html.replace("推定拒绝</td></tr></table>", f"{reason}</td></tr></table>")
+    assert process_page(longer.encode(), url="http://x.test/a").repairs["extractor"] == (
+        "trafilatura"
+    )
     for i in range(1, 5):
         row = f"| {i} | 某某计算技术有限公司{i} | 深圳 | 所有受EAR管辖物项 | 推定拒绝 |"
         assert row in result.text
@@ -271,6 +302,11 @@ def test_the_headline_is_not_repeated_under_a_byline() -> None:
             "<body><h1 class='hd'><a href='https://www.tmtpost.test/'>钛媒体</a></h1>"
             "<div class='post-title'><h1>昇腾与寒武纪的分岔路</h1></div>",
             "昇腾与寒武纪的分岔路",
+        ),
+        (  # a theme's class on <body> names no logo
+            "<html><head><title>网站名称_频道</title></head><body class='page brand-red'>"
+            "<div class='content'><h1>国务院发布新规定</h1>",
+            "国务院发布新规定",
         ),
         (  # an old portal's title, its parts joined by --
             "<html><head><title>市商务局举办出口管制合规培训会--本站新闻--某市人民政府</title>"

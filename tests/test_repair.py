@@ -287,11 +287,35 @@ def test_credits_notices_and_page_furniture_go_at_either_edge(line: str) -> None
         "记者：您怎么看这次新规？",
         "2026年3月5日，美方宣布新规。",
         "华为推出了新的APP应用，用户数量快速增长。",
+        "目前已有超过1亿用户下载了DeepSeek App。",
+        "WhatsApp",
+        "阅读数据显示，去年国民人均阅读纸质图书4.75本。",
+        "该话题阅读量3亿次，引发热议。",
+        "打印机市场回暖",
+        "收藏市场持续升温",
+        "举报人称该企业违规排污",
+        "通知要求，各平台不得转载未经核实的信息。",
+        "有网友爆料：该公司长期拖欠工资。",
+        "Reporting by Reuters earlier this month found the company had misled investors.",
+        "记者：谢谢您接受我们的采访",
+        "2026年3月5日美方宣布新规",
     ],
 )
 def test_sentences_that_look_like_furniture_stay(line: str) -> None:
     for lines in ([line, *SIMPLIFIED[:3]], [*SIMPLIFIED[:3], line]):
         assert clean_text("\n".join(lines)).text.split("\n") == lines
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Reporting by Karen Freifeld and Alexandra Alper; Editing by Leslie Adler",
+        "(Reporting by David Shepardson in Washington)",
+    ],
+)
+def test_a_wire_credit_goes_at_the_foot(line: str) -> None:
+    body = ["The rule takes effect on Friday.", "Exporters have asked for more time."]
+    assert clean_text("\n".join([*body, line])).text.split("\n") == body
 
 
 def test_a_notice_keeps_its_signature_date_and_a_release_loses_its_contacts() -> None:
@@ -310,6 +334,9 @@ def test_a_notice_keeps_its_signature_date_and_a_release_loses_its_contacts() ->
     result = clean_text("\n".join(release))
     assert result.text.split("\n") == release[:3]
     assert result.removed == {"press_contacts": 3}
+    # ### as a divider between sections of a long text cuts nothing
+    sections = [*release[:3], "###", *SIMPLIFIED, *(f"第{i}部分的分析。" for i in range(6))]
+    assert clean_text("\n".join(sections)).text.split("\n") == sections
 
 
 def test_a_headline_annotated_with_pinyin_is_repaired_on_its_texts_evidence() -> None:

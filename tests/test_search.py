@@ -183,6 +183,14 @@ def test_a_snippet_quotes_the_article_in_its_own_characters() -> None:
     assert readable_snippet(snippet("昇腾"), text) == "華為<mark>昇騰</mark>生態大會今…"
     wide = "…代昇騰處理器，<mark>Ｈ２０</mark> also noted."
     assert readable_snippet(snippet("h20"), text) == wide
+    # a character NFKC writes as several (㍿ is 株式会社): mapped back one by one
+    wide_text = "㍿華為昇騰生態大會今日在深圳舉行，會上發布了新一代昇騰處理器。"
+    conn.execute("INSERT INTO f(rowid, title, text) VALUES (2, '', ?)", [search_text(wide_text)])
+    row = conn.execute(
+        "SELECT snippet(f, 1, char(2), char(3), '…', 8) FROM f WHERE f MATCH ? AND rowid = 2",
+        [fts_query("昇腾")],
+    ).fetchone()[0]
+    assert readable_snippet(row, wide_text).startswith("㍿華為<mark>昇騰</mark>")
     # an entry that is not of this text stays as the index has it
     assert readable_snippet(snippet("深圳"), "另一篇文章") == readable_snippet(snippet("深圳"))
 

@@ -209,6 +209,7 @@ def test_a_source_taken_out_of_the_config_stays_removed_until_it_is_back(
     assert late.state == "removed" and late.alarms == []  # type: ignore[attr-defined]
     states = dict(archive.db.execute("SELECT source, state FROM source_health").fetchall())
     assert states == {"gone": "removed", "kept": "failing"}
+    assert retire_sources(archive.db, []) == ["kept"]  # every source disabled
     set_next_check(archive.db, "gone", "2026-12-02T00:00:00Z")
     assert archive.db.execute(
         "SELECT state, alarm FROM source_health WHERE source = 'gone'"

@@ -675,7 +675,8 @@ def _done_stats(stats: Counter[str], event: dict[str, Any]) -> None:
 
 class _Silences:
     """How long each worker's heartbeat has stayed the same, on this node's clock (a
-    worker's own clock, which dates its heartbeats, may be off by more than the lease).
+    heartbeat's own time, from Redis' clock or, where Redis refuses TIME, the worker's,
+    is not trusted to be comparable with this node's).
     A worker first seen is silent from then: what came before is not known."""
 
     def __init__(self) -> None:

@@ -24,6 +24,7 @@ import time
 import warnings
 from typing import Any
 
+import redis
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, ScrapyDeprecationWarning
@@ -162,6 +163,15 @@ def worker_settings(config: Config, log_level: str) -> Any:
     return settings
 
 
+async def _redis_now(runtime: Runtime) -> str:
+    """Now on Redis' clock, which ``newswatch status`` reads heartbeats on; this machine's
+    clock where Redis refuses TIME (an ACL without it, a proxy that lacks it)."""
+    try:
+        return utc_stamp(server_time(await runtime.cluster_async.time()))
+    except redis.ResponseError:
+        return utc_now()
+
+
 class Worker:
     def __init__(
         self, config: Config, *, log_level: str = "INFO", redactor: RedactingFilter | None = None
@@ -284,7 +294,7 @@ class Worker:
                     "started_at": self.started_at,
                     # dated by Redis' clock, which status compares it with: a machine
                     # whose own clock is off neither looks dead nor hides a dead worker
-                    "heartbeat_at": utc_stamp(server_time(await runtime.cluster_async.time())),
+                    "heartbeat_at": await _redis_now(runtime),
                     "done": ledger.finished,
                     "errors": ledger.failed,
                     "pages_per_minute": ledger.pages_per_minute(),

@@ -5,9 +5,11 @@ Chinese portals name these blocks in pinyin (``pinglun``, ``xgyd`` for 相关阅
 ``tuijian``, ``rdph`` for 热点排行, ``xiayipian`` for 下一篇) or head them with a Chinese
 heading (``网友评论``, ``相关阅读``, ``猜你喜欢``), which trafilatura's English class
 lists do not know; extraction then runs on into them. ``prune_tree`` removes them from an
-lxml tree before extraction; ``is_boilerplate_block`` and ``BOILERPLATE_HEADING_RE`` give
-the density extractor the same judgement. The token and heading lists are written by
-hand: they are what portals print, and no library carries them. I/O-free.
+lxml tree before extraction, for trafilatura and the density extractor alike. A heading
+that opens its block takes the block; one further down the article's own block takes only
+what it heads (the links after "Read more:", the rest of the block after 网友评论). The
+token and heading lists are written by hand: they are what portals print, and no library
+carries them. I/O-free.
 """
 
 from __future__ import annotations
@@ -45,9 +47,12 @@ _COMMENTS_HEADING = (
     r"|最新評論|评论区|評論區|精选留言|精選留言|发表评论|發表評論|我要评论|我要評論|网友留言|網友留言"
     r"|读者留言|讀者留言|评论|評論|留言|Comments?|Reader\s+comments|Join\s+the\s+conversation"
 )
-COMMENTS_HEADING_RE = re.compile(
-    rf"^\s*(?:{_COMMENTS_HEADING})\s*(?:[(（]?\s*\d*\s*条?\s*[)）]?)?\s*[:：]?\s*$", re.IGNORECASE
-)
+_COUNT = r"\s*(?:[(（]?\s*\d*\s*条?\s*[)）]?)?\s*[:：]?\s*$"
+COMMENTS_HEADING_RE = re.compile(rf"^\s*(?:{_COMMENTS_HEADING}){_COUNT}", re.IGNORECASE)
+# The bare words head a thread only as a section heading (h2-h6): in bold or a "title"
+# element they are a channel's name or a kicker above the headline (评论, "Comment").
+_BARE_COMMENTS_RE = re.compile(rf"^\s*(?:评论|評論|留言|Comments?){_COUNT}", re.IGNORECASE)
+_SECTION_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "dt"})
 # A heading (or a block's first line) that opens such a block.
 BOILERPLATE_HEADING_RE = re.compile(
     r"^\s*(?:网友评论|網友評論|精彩评论|精彩評論|热门评论|熱門評論|全部评论|全部評論|最新评论"
@@ -105,8 +110,15 @@ def _opens(node: etree._Element) -> bool:
 
 
 def _runs_in(node: etree._Element) -> bool:
-    """A run-in label (``<b>评论：</b>`` followed by the paragraph's own text), not a heading."""
-    return node.tag in ("b", "strong") and len((node.tail or "").strip()) >= _RUN_IN
+    """A run-in label (``<b>评论：</b>`` followed by the paragraph's own text) or a word in
+    bold inside a sentence (``平台<b>留言</b>反映``), not a heading."""
+    if node.tag not in ("b", "strong"):
+        return False
+    if len((node.tail or "").strip()) >= _RUN_IN:
+        return True
+    previous = node.getprevious()
+    before = previous.tail if previous is not None else node.getparent().text  # type: ignore[union-attr]
+    return bool(before and before.strip())
 
 
 def _link_like(node: etree._Element) -> bool:
@@ -122,18 +134,20 @@ def _link_like(node: etree._Element) -> bool:
 
 def _headed_run(node: etree._Element, comments: bool) -> list[etree._Element]:
     """What a heading inside a larger block heads: the rest of the block after a comments
-    heading, else the links that follow it (up to the first text that is not a link)."""
+    heading, else the links that follow it (up to the first text that is not a link);
+    never the headline or a block that holds it."""
     run = [node]
     for sibling in node.itersiblings():
-        if comments:
-            sibling.tail = None  # comments between <br>s are the siblings' tails
-        elif not _link_like(sibling):
+        if isinstance(sibling.tag, str) and (sibling.tag == "h1" or _holds_title(sibling)):
+            return run
+        if not comments and not _link_like(sibling):
             break
         run.append(sibling)
-        if sibling.tail and sibling.tail.strip():
+        if not comments and sibling.tail and sibling.tail.strip():
             break
     if comments:
-        node.tail = None
+        for item in run:
+            item.tail = None  # comments between <br>s are the siblings' tails
     return run
 
 
@@ -160,31 +174,43 @@ def prune_tree(tree: etree._Element) -> int:
         named = is_boilerplate_attr(node.get("class")) or is_boilerplate_attr(node.get("id"))
         if named and node.tag not in _KEEP_TAGS and not _holds_title(node):
             doomed.append(node)
+    taken = set(doomed)
     for node in _HEADINGS_XPATH(tree):
+        if node in taken or node.getparent() in taken:
+            continue  # inside a block or run already going (one pass, however many labels)
         text = "".join(node.itertext()).strip()
         if node.tag in _KEEP_TAGS or len(text) >= 40 or _runs_in(node):
             continue
         comments = COMMENTS_HEADING_RE.match(text) is not None
+        if comments and node.tag not in _SECTION_TAGS and _BARE_COMMENTS_RE.match(text):
+            continue
         if not comments and not BOILERPLATE_HEADING_RE.match(text):
             continue
         parent = node.getparent()
+        opens = _opens(node)
         if (
             parent is not None
             and parent.tag not in _KEEP_TAGS
             and not _holds_title(parent)
             and parent.getparent() is not None
-            and _opens(node)
+            and opens
         ):
-            doomed.append(parent)
+            block = [parent]
         else:
             # Inside the article's own block (a "Read more:" line, the related links at
-            # the foot of a <td> of <br>-separated text): only what the heading heads.
-            doomed.extend(_headed_run(node, comments))
-    root = tree.getroottree().getroot()
+            # the foot of a <td> of <br>-separated text): only what the heading heads; a
+            # comments heading before the block's text (a label above the headline)
+            # takes nothing but itself.
+            block = _headed_run(node, comments and not opens)
+        doomed.extend(block)
+        taken.update(block)
     removed = 0
+    gone: set[etree._Element] = set()
     for node in doomed:
-        # A node inside one already removed has no path to the root any more.
-        if node.getroottree().getroot() is root and node is not root:
+        if node in gone or any(ancestor in gone for ancestor in node.iterancestors()):
+            continue  # inside one removed already
+        if node.getparent() is not None:
             _remove(node)
+            gone.add(node)
             removed += 1
     return removed

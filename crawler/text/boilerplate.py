@@ -4,8 +4,12 @@ Reader comments (a ``… 發表評論於`` header onwards, ``登錄後才可評�
 (``特別聲明：以上內容…網易號…``, ``Notice: The content above…``, ``本文來自投稿，不代表…立場``),
 reward and share footers (``微信扫一扫``, ``支付宝扫一扫``, ``分享到``), page furniture
 (``打印``, ``被閱讀次數``, ``浏览量:7``), date lines at the top or bottom of the text
-(``2026-11-18 16:20 来源：…``), image placeholders (``![]()``, ``[图片]``), and
-paragraphs repeated verbatim (kept once). The article's own content stays, its reference
+(``2026-11-18 16:20 来源：…``), image placeholders and picture credits (``![]()``,
+``[图片]``, ``图源：…``), credits and bylines at the text's edges (``编辑｜…``, ``本文来自微信
+公众号…``, ``Reporting by …; Editing by …``), a press release's contacts after ``###``, and
+paragraphs repeated verbatim (kept once). Each rule is written so that the article's own
+sentences that use the same words stay (``在视频评论区…``, ``话题阅读量已超过3亿``,
+``未经授权向第三国转运``, ``打印机市场回暖``). The article's own content stays, its reference
 list included. The lists of phrases are written by hand: they are what portals print, and
 no library carries them. I/O-free.
 """
@@ -43,24 +47,29 @@ _DISCLAIMER_RE = re.compile(
     r"|^[（(]?(?:(?:本文|文章)?(?:來源|来源|責任編輯|责任编辑|編輯|编辑)[:：][^）)]{0,30}?){1,3}[）)]?$"
     r"|^(登錄後才可評論|登录后才可评论|登錄後發表評論|登录后发表评论)"
     # reprint notices of other forms and languages; where an article came from
-    r"|^.{0,20}(?:禁止|严禁|嚴禁|请勿|請勿|不得)(?:任何)?(?:转载|轉載|转发|轉發)"
+    # ("本文版权归作者所有，禁止转载", "禁止转载"; not "各平台不得转载未经核实的信息")
+    r"|(?:本站|本网|本網|本文|本号|本號|本刊|版权|版權|作品).{0,20}(?:禁止|严禁|嚴禁|请勿|請勿|不得)"
+    r"(?:任何)?(?:转载|轉載|转发|轉發)|^(?:禁止|严禁|嚴禁|请勿|請勿)(?:任何)?(?:转载|轉載)\W{0,3}$"
     r"|無断転載|無断複製|무단\s*전재|재배포\s*금지|저작권자\s*[(ⓒ©]"
     r"|^[（(]?本文(?:来自|來自|首发于|首發於|转载自|轉載自|转自|轉自|经授权转载|經授權轉載)"
     r"|^\S{1,10}注[:：]\s*本文(?:来源|來源|来自|來自)"
-    # a tip line ("澎湃新闻报料：021-962866")
-    r"|^.{0,12}(?:报料|報料|爆料)(?:热线|熱線|邮箱|郵箱)?[:：]|^제보는",
+    # a tip line ("澎湃新闻报料：021-962866"), not "有网友爆料：该公司…"
+    r"|^.{0,12}(?:报料|報料|爆料)(?:热线|熱線|邮箱|郵箱|电话|電話)?[:：]\s*(?:[\d()+\s-]{5,}|\S+@\S+)$"
+    r"|^제보는",
     re.IGNORECASE,
 )
 _FURNITURE_RE = re.compile(
     # (no \b after a Chinese word: between two Han characters there is none)
-    r"^(?:微信扫一扫|微信掃一掃|支付宝扫一扫|支付寶掃一掃|扫一扫|掃一掃|分享到|分享至|打印|列印"
-    r"|收藏|点赞|點讚|打赏|打賞|关注我们|關注我們|点击关注|點擊關注|返回顶部|返回頂部|举报|舉報"
-    r"|订阅电子报|訂閱電子報|订阅我们|訂閱我們)[^，。！？；,.!?;]{0,20}$"  # not "举报人称，…"
+    r"^(?:微信扫一扫|微信掃一掃|支付宝扫一扫|支付寶掃一掃|扫一扫|掃一掃|分享到|分享至|关注我们|關注我們"
+    r"|点击关注|點擊關注|返回顶部|返回頂部|订阅电子报|訂閱電子報|订阅我们|訂閱我們)[^，。！？；,.!?;]{0,20}$"
+    # page buttons with their object at most: "打印本页", "收藏本文"; not "打印机市场回暖"
+    r"|^(?:打印|列印|收藏|点赞|點讚|打赏|打賞|举报|舉報)(?:本页|本頁|本文|此文|文章|页面|頁面)?\W{0,4}$"
     r"|^(share( on| this)?|print|tweet|email this)\b.{0,30}$"
     r"|^(?:sign up|subscribe) (?:for|to) (?:our|the) newsletter\b.{0,60}$"
-    # an app's promotion ("新浪财经APP", "海量资讯、精准解读，尽在新浪财经APP")
-    r"|^.{0,24}(?:尽在|盡在|都在|下载|下載|打开|打開).{0,12}(?:APP|App|客户端|客戶端)\W{0,3}$"
-    r"|^\S{1,10}(?:APP|App)$"
+    # an app's promotion ("新浪财经APP", "海量资讯、精准解读，尽在新浪财经APP"), short and
+    # ending with the app: not "目前已有1亿用户下载了DeepSeek App。"
+    r"|^.{0,16}(?:尽在|盡在|都在|下载|下載)\s*[\u4e00-\u9fff\s]{1,10}(?-i:APP|App|客户端|客戶端)[!！]?$"
+    r"|^[\u4e00-\u9fff]{2,10}(?-i:APP)$"
     # a page marker ("— 1 —", "（第2页）") and a line that is only an address to write to
     r"|^[—–-]\s*\d{1,3}\s*[—–-]$|^[（(]?第\s*\d{1,3}\s*[页頁][）)]?$|^\S+@\S+\.[a-z]{2,}$"
     # a label standing alone ("摘要" over the summary, "贊助文章", "Advertisement")
@@ -68,9 +77,10 @@ _FURNITURE_RE = re.compile(
     r"|^(?:請繼續往下閱讀|请继续往下阅读|繼續閱讀|继续阅读|展開全文|展开全文|阅读全文|閱讀全文"
     r"|continue reading|read the full (?:story|article))\W{0,6}$"
     r"|^(?:please )?(?:turn on|enable) javascript\b"
-    # a counter ("阅读量：1.2万", "浏览次数 128"), not "话题阅读量已超过3亿"
-    r"|被閱讀次數|被阅读次数|(?:阅读|閱讀|浏览|瀏覽)(?:量|数|數|次数|次數)\s*[:：]?\s*\d"
-    r"|^(?:阅读|閱讀|浏览|瀏覽)(?:量|数|數|次数|次數)|^更新时间\s*[:：]|^更新時間\s*[:：]",
+    # a counter that ends the line ("阅读量：1.2万", "浏览次数 128"), not "话题阅读量已超过3亿"
+    # nor "阅读数据显示，…"
+    r"|(?:被)?(?:阅读|閱讀|浏览|瀏覽)(?:量|数|數|次数|次數)\s*[:：]?\s*[\d.,]+\s*[万萬千kKwW]?\+?\s*$"
+    r"|^更新时间\s*[:：]|^更新時間\s*[:：]",
     re.IGNORECASE,
 )
 _IMAGE_RE = re.compile(
@@ -89,9 +99,10 @@ _DISCLAIMER_MAX = 250
 _DATELINE_RE = re.compile(
     r"^(?:\S{0,6}[:：]?\s*)?(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
     r"(?:\s*(?:星期|週|周|禮拜|礼拜)[一二三四五六日天])?"
-    # then its time and what follows, spaced or run together ("20:41:12第一财经作者：周芳"),
-    # never a sentence ("2026年3月5日，美方宣布新规。")
-    r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?(?:\s*[^\s，。！？；,;!?]{1,16}){0,3}\s*$"
+    # then what follows, spaced ("16:20 来源：科技日报网"), or run on after a time
+    # ("20:41:12第一财经作者：周芳"); never a sentence ("2026年3月5日美方宣布新规")
+    r"(?:[\s|T-]*\d{1,2}:\d{2}(?::\d{2})?(?:\s*[^\s，。！？；,;!?]{1,16}){0,3}"
+    r"|(?:\s+[^\s，。！？；,;!?]{1,16}){0,3})\s*$"
 )
 # The issuers a notice is signed by, the line before its date ("商务部 海关总署"): that
 # date is the notice's own, not the page's.
@@ -100,15 +111,21 @@ _SIGNATURE_RE = re.compile(
 )
 # A byline at the top ("文｜财新 何苗", "文/记者 张三"): the credit, not the article.
 # (not a line that ends a sentence: "记者：您怎么看？" is an interview's question)
+_NAME = r"(?:[\u4e00-\u9fff·]{1,6}[A-Za-z0-9_.\-]{0,10}|[A-Za-z][A-Za-z0-9_.\-]{0,15})"
 _BYLINE_RE = re.compile(
-    r"^(?:\S{0,8}?(?:记者|記者|编辑|編輯|责编|責編|作者|撰文|文|图|圖|摄影|攝影)\s*[｜|/／:：]\s*"
-    r"\S{1,20}(?:\s+\S{1,12}){0,2}\s*)+(?<![。？！?!])$"
+    r"^(?:[^\s｜|/／:：]{0,8}?(?:记者|記者|编辑|編輯|责编|責編|作者|撰文|文|图|圖|摄影|攝影)"
+    rf"\s*[｜|/／:：]\s*{_NAME}(?:\s+{_NAME}){{0,2}}\s*){{1,3}}$"
 )
+_BYLINE_MAX = 60
 # The end of a press release ("###", "-30-"): what follows is the media contact.
 _RELEASE_END_RE = re.compile(r"^\s*(?:#{3,}|-\s*30\s*-)\s*$")
 # An agency's credit line at the foot ("Reporting by …; Editing by …").
 _WIRE_CREDIT_RE = re.compile(
-    r"^(?:\(?(?:additional )?reporting by|writing by|editing by)\b.{0,300}$", re.IGNORECASE
+    # names and the desks' semicolons, not a sentence: "Reporting by Karen Freifeld;
+    # Editing by Leslie Adler", "(Reporting by David Shepardson in Washington)"
+    r"^\(?(?i:additional )?(?i:reporting|writing|editing) by [A-Z][\w.'-]*(?:[ ,]+(?:and |in )?"
+    r"[A-Z][\w.'-]*)*(?:; (?i:additional )?(?i:reporting|writing|editing) by [A-Z][\w.'-]*"
+    r"(?:[ ,]+(?:and |in )?[A-Z][\w.'-]*)*)*\)?\.?$"
 )
 _DATELINE_MAX = 40
 
@@ -123,6 +140,18 @@ def _count(removed: dict[str, int], kind: str) -> None:
     removed[kind] = removed.get(kind, 0) + 1
 
 
+def _is_byline(line: str) -> bool:
+    return len(line) <= _BYLINE_MAX and _BYLINE_RE.match(line) is not None
+
+
+# What may follow a release's end mark: a few short lines (a media contact), not a section.
+_CONTACT_LINES, _CONTACT_CHARS = 6, 400
+
+
+def _contacts_only(lines: list[str]) -> bool:
+    return len(lines) <= _CONTACT_LINES and sum(map(len, lines)) <= _CONTACT_CHARS
+
+
 def _tail_start(lines: list[str]) -> tuple[int, str] | None:
     """Where the text's tail of comments (or a press release's contacts) starts, and which
     it is. A section heading (评论区, 全部评论) or a release's end mark (``###``) counts in
@@ -135,7 +164,7 @@ def _tail_start(lines: list[str]) -> tuple[int, str] | None:
     for index in range(half, len(lines)):
         if _COMMENTS_START_RE.search(lines[index]):
             return index, "comments"
-        if _RELEASE_END_RE.match(lines[index]):
+        if _RELEASE_END_RE.match(lines[index]) and _contacts_only(lines[index + 1 :]):
             return index, "press_contacts"
     return None
 
@@ -178,10 +207,10 @@ def clean_text(text: str) -> CleanResult:
         kept.append(line)
     # Credits at the edges of what is left (a byline under the footer just removed)
     for _ in range(2):
-        if kept and _BYLINE_RE.match(kept[0]):
+        if kept and _is_byline(kept[0]):
             kept.pop(0)
             _count(result.removed, "bylines")
-        if kept and (_BYLINE_RE.match(kept[-1]) or _WIRE_CREDIT_RE.match(kept[-1])):
+        if kept and (_is_byline(kept[-1]) or _WIRE_CREDIT_RE.match(kept[-1])):
             kept.pop()
             _count(result.removed, "bylines")
     result.text = "\n".join(kept)

@@ -19,14 +19,22 @@ time, estimated. Naive times are in the source's ``timezone`` (default Asia/Shan
 The relative words are read by dateparser (its Chinese data knows 刚刚, 分钟前, 小时前,
 半小时前, 今天, 昨天 and 前天, and it was checked against each form here); dateparser reads
 ``5月19日`` as nothing and ``09-25 14:30`` as 2009-05-25, so those two forms, the year they
-fall in and the precision are written by hand. I/O-free.
+fall in and the precision are written by hand. English, Japanese and Korean relative times
+(``3 hours ago``, ``Yesterday at 2:30 PM``, ``3時間前``, ``30분 전``) go to dateparser too.
+
+Full dates: ISO 8601, RFC 2822, year first (``2026年3月5日``, ``2026/03/27``), day first
+with dashes or dots (``27-03-2026``; with slashes only when a number over 12 shows the
+order), and English month names (``March 20, 2026``, ``20 Mar 2026``), each with the time
+written after it (``-17:40``, ``10時02分``, ``下午2:30``, ``오후 2:30``, ``3:45 PM EST``,
+``10:30 GMT+8``: one reader, ``_TIME_AFTER_RE``) or, in English, before it (``6:00am, 29
+Mar 2026``). A named zone or offset decides; otherwise the source's ``timezone``. I/O-free.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -47,22 +55,27 @@ LOGGER = logging.getLogger(__name__)
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 CLOCK_SKEW = timedelta(hours=1)
 
+# A date with its year first: "2026年3月5日", "2026-03-05", "2026/03/27", and Xinhua's
+# spaced header "2026 03/14"; its time, if any, is read after it by _TIME_AFTER_RE.
 _FULL_CN_RE = re.compile(
-    # (Xinhua's header spaces its parts: "2026 03/14 09:12:30")
     r"(?<!\d)((?:19|20)\d{2})(?:\s*[年/.-]\s*|\s+(?=\d{1,2}\s*/\s*\d))(\d{1,2})\s*[月/.-]\s*"
-    r"(\d{1,2})\s*[日일]?(?:\.(?=\s))?"
-    # the time: "10:02", "-17:40", "10時02分", "下午2:30", "오후 2:30", "2:30 PM"
-    r"(?:\s*[T\s-]?\s*(上午|下午|午前|午後|오전|오후)?\s*(\d{1,2})\s*(?:[:：]|[時时点點]\s*)"
-    r"(\d{2})\s*分?(?:[:：](\d{2}))?(?:\s*([AaPp])\.?[Mm]\b\.?)?)?"
+    r"(\d{1,2})(?!\d)\s*[日일]?(?:\.(?=\s))?"
+)
+# A time right after a date, in every form the dates here come with: "10:02", "-17:40",
+# "| 15:30", "at 9:15 pm", "10時02分", "下午2:30", "오후 2:30", "09.02 EDT", "10:30 GMT+8".
+_TIME_AFTER_RE = re.compile(
+    r"\s*(?:[,|·T–-]|at(?=\s))?\s*(?P<word>上午|下午|午前|午後|오전|오후)?\s*"
+    r"(?P<hour>\d{1,2})\s*(?:[:：.]|[時时点點]\s*)(?P<minute>\d{2})(?!\d)(?:\s*分)?"
+    r"(?:[:：](?P<second>\d{2}))?(?:\s*(?P<half>[ap])\.?m\b\.?)?"
+    r"(?:\s*(?:(?:GMT|UTC)\s*)?(?P<offset>[+-]\d{1,2}(?::?\d{2})?)(?!\d)"
+    r"|\s+(?P<zone>[a-z]{1,4})\b(?!\s*[+-]\d))?",
+    re.IGNORECASE,
 )
 _AFTERNOON = frozenset({"下午", "午後", "오후", "p", "P"})
 _MORNING = frozenset({"上午", "午前", "오전", "a", "A"})
 # Day-month-year with dashes or dots ("27-03-2026 | 15:30", European sites); with slashes
 # only when the order shows (27/03/2026, 03/24/2026), since 05/03/2026 could be either.
-_NUMERIC_DATE_RE = re.compile(
-    r"(?<![\d/.-])(\d{1,2})([-./])(\d{1,2})\2((?:19|20)\d{2})(?![\d/.-])"
-    r"(?:\s*[|,T\s]\s*(\d{1,2}):(\d{2}))?"
-)
+_NUMERIC_DATE_RE = re.compile(r"(?<![\d/.-])(\d{1,2})([-./])(\d{1,2})\2((?:19|20)\d{2})(?![\d/.-])")
 _ISO_RE = re.compile(
     r"(?<!\d)(?:19|20)\d{2}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})"
 )
@@ -71,15 +84,16 @@ _MONTH_DAY_RE = re.compile(
 )
 _MM_DD_TIME_RE = re.compile(r"(?<![\d/.-])(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})(?![\d:])")
 _RELATIVE_RE = re.compile(
-    r"刚刚|剛剛|半\s*小?[时時]前|\d+\s*(?:秒钟?|秒鐘?|分钟|分鐘|小时|小時|个小时|個小時|天)前"
+    r"刚刚|剛剛|半\s*小?[时時]前|(?<!\d)\d+\s*(?:秒钟?|秒鐘?|分钟|分鐘|小时|小時|个小时|個小時|天)前"
     r"|(?:今天|昨天|前天)(?:\s*(\d{1,2})[:：](\d{2}))?"
 )
 # The same in English, Japanese and Korean: "3 hours ago", "Yesterday at 2:30 PM",
 # "3時間前", "30분 전".
 _RELATIVE_OTHER_RE = re.compile(
-    r"\b(?:just now|\d+\s*(?:secs?|seconds?|mins?|minutes?|hrs?|hours?|days?)\s+ago"
+    r"\b(?:just now|(?<!\d)\d+\s*(?:secs?|seconds?|mins?|minutes?|hrs?|hours?|days?)\s+ago"
     r"|yesterday(?:,?\s*(?:at\s+)?\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)?)(?!\w)"
-    r"|\d+\s*(?:秒|分|時間|日)前|\d+\s*(?:초|분|시간|일)\s*전",
+    # (not 日前: Chinese "15日前" is "before the 15th")
+    r"|(?<!\d)\d+\s*(?:秒|分|時間)前|(?<!\d)\d+\s*(?:초|분|시간|일)\s*전",
     re.IGNORECASE,
 )
 _TRADITIONAL = str.maketrans("剛時鐘個", "刚时钟个")
@@ -118,7 +132,6 @@ _ZONES = {
     "pt": "America/Los_Angeles",
     "pst": "America/Los_Angeles",
     "pdt": "America/Los_Angeles",
-    "bst": "Europe/London",
     "cet": "Europe/Paris",
     "cest": "Europe/Paris",
     "jst": "Asia/Tokyo",
@@ -128,19 +141,17 @@ _ZONES = {
 }
 _RFC2822_RE = re.compile(
     r"^\s*(?:[a-z]{3},?\s*)?\d{1,2}\s+[a-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?"
-    r"(?:\s*(?:[+-]\d{4}|[a-z]{1,5}))?\s*$",
+    r"(?:\s*(?:[+-]\d{4}|[a-z]{1,5}))?(?:\s*\([^)]*\))?\s*$",
     re.IGNORECASE,
 )
 _EN_DATE_RE = re.compile(
     # a time before the date: "6:00am, 29 Mar 2026", "10:02 AM EST, Thu March 5, 2026"
-    r"(?:(?<![\w:.])(?P<hour0>\d{1,2})[:.](?P<minute0>\d{2})\s*(?:(?P<half0>[ap])\.?m\.?)?"
-    r"(?:\s+(?P<zone0>[a-z]{1,4}))?\s*[,·|]?\s*(?:[a-z]{3,9}\.?,?\s+)?)?"
+    r"(?:(?<![\w:.])(?P<hour0>\d{1,2})[:.](?P<minute0>\d{2})(?:\s*(?P<half0>[ap])\.?m\.?)?"
+    r"(?:\s+(?P<zone0>[a-z]{1,4})\b)?\s*[,·|]?\s*(?:[a-z]{3,9}\.?,?\s+)?)?"
     r"(?<![\w])(?:"
     rf"{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d{{2}})"
     rf"|(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH.replace('month', 'month2')}"
-    r",?\s+(?P<year2>(?:19|20)\d{2}))"
-    r"(?:(?:\s*,\s*|\s+at\s+|\s*[-·|/]\s*|\s+)(?P<hour>\d{1,2})[:.](?P<minute>\d{2})"
-    r"(?:\s*(?P<half>[ap])\.?m\.?)?(?:\s+(?P<zone>[a-z]{1,4})\b)?)?",
+    r",?\s+(?P<year2>(?:19|20)\d{2}))(?!\d)",
     re.IGNORECASE,
 )
 
@@ -186,26 +197,60 @@ def _full(value: str) -> tuple[datetime, bool] | None:
     match = _ISO_RE.search(value)
     if match:
         return _full(match.group(0))
+    return _year_first(value) or _numeric(value) or _english(value)
+
+
+def _year_first(value: str) -> tuple[datetime, bool] | None:
     match = _FULL_CN_RE.search(value)
     if not match:
-        return _numeric(value) or _english(value)
+        return None
     year, month, day = (int(g) for g in match.group(1, 2, 3))
-    half, hour, minute, second = match.group(4), match.group(5), match.group(6), match.group(7)
-    hours = _clock(int(hour), half or match.group(8)) if hour else 0
+    return _dated(value, match.end(), year, month, day)
+
+
+def _dated(value: str, end: int, year: int, month: int, day: int) -> tuple[datetime, bool] | None:
+    """The day, with the time written right after it (``value[end:]``) when there is one:
+    in its zone or offset when it names one, else naive; and whether it had a time."""
     try:
-        moment = datetime(year, month, day, hours, int(minute or 0), int(second or 0))
+        date(year, month, day)
     except ValueError:
         return None
-    return moment, hour is not None
+    time = _TIME_AFTER_RE.match(value, end)
+    clock = _clock(time) if time else None
+    if clock is None:
+        return datetime(year, month, day), False
+    hour, minute, second, zone = clock
+    return datetime(year, month, day, hour, minute, second, tzinfo=zone), True
 
 
-def _clock(hour: int, half: str | None) -> int:
-    """``hour`` on a 24-hour clock, given a morning or afternoon word (上午, 오후, PM)."""
+def _clock(time: re.Match[str]) -> tuple[int, int, int, tzinfo | None] | None:
+    """A time read by _TIME_AFTER_RE on a 24-hour clock (上午/下午, 오전/오후, am/pm; "13
+    PM" is no time), with its zone (EDT, HKT) or offset (GMT+8) when it names one."""
+    hour, minute = int(time.group("hour")), int(time.group("minute"))
+    second = int(time.group("second") or 0)
+    half = time.group("word") or time.group("half")
+    if time.group("half") and not 1 <= hour <= 12:
+        return None
     if half in _AFTERNOON and hour < 12:
-        return hour + 12
-    if half in _MORNING and hour == 12:
-        return 0
-    return hour
+        hour += 12
+    elif half in _MORNING and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    zone: tzinfo | None = None
+    if time.group("offset"):
+        zone = _offset(time.group("offset"))
+    elif time.group("zone") and time.group("zone").lower() in _ZONES:
+        zone = _zone(_ZONES[time.group("zone").lower()])
+    return hour, minute, second, zone
+
+
+def _offset(text: str) -> tzinfo:
+    """ "+8", "+08:00", "-0500" as a fixed offset."""
+    sign = -1 if text.startswith("-") else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = (int(digits[:-2]), int(digits[-2:])) if len(digits) > 2 else (int(digits), 0)
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def _numeric(value: str) -> tuple[datetime, bool] | None:
@@ -219,46 +264,34 @@ def _numeric(value: str) -> tuple[datetime, bool] | None:
     if separator == "/" and a <= 12 and b <= 12:
         return None  # 05/03/2026: 5 March or 3 May
     day, month = (b, a) if separator == "/" and b > 12 else (a, b)
-    hour, minute = match.group(5), match.group(6)
-    try:
-        moment = datetime(int(year), month, day, int(hour or 0), int(minute or 0))
-    except ValueError:
-        return None
-    return moment, hour is not None
+    return _dated(value, match.end(), int(year), month, day)
 
 
 def _english(value: str) -> tuple[datetime, bool] | None:
-    """An English date ("March 20, 2026", "Wed 25 Mar 2026 09.02 EDT"), its time and
-    zone when given (a zone read in its own rules: EDT and EST are both New York's)."""
+    """An English date ("March 20, 2026", "Wed 25 Mar 2026 09.02 EDT"), its time after it
+    or before it ("6:00am, 29 Mar 2026": digits before a date are a time only with am/pm
+    or a zone), in its zone when it names one (EDT and EST are both New York's)."""
     match = _EN_DATE_RE.search(value)
     if not match:
         return None
     parts = match.groupdict()
     month = _MONTHS[(parts["month"] or parts["month2"]).lower()]
     day, year = int(parts["day"] or parts["day2"]), int(parts["year"] or parts["year2"])
-    # the time after the date, else one before it (digits before a date are a time only
-    # with am/pm or a zone)
-    if parts["hour"]:
-        suffix: str | None = ""
-    elif parts["hour0"] and (parts["half0"] or _ZONES.get((parts["zone0"] or "").lower())):
-        suffix = "0"
-    else:
-        suffix = None
-    hour = int(parts[f"hour{suffix}"]) if suffix is not None else None
-    minute = int(parts[f"minute{suffix}"]) if suffix is not None else 0
-    half = parts[f"half{suffix}"] if suffix is not None else None
-    if hour is not None and half:
-        if hour > 12:
-            return None
-        hour = hour % 12 + (12 if half.lower() == "p" else 0)
-    zone = _ZONES.get((parts[f"zone{suffix}"] or "").lower()) if suffix is not None else None
-    try:
-        moment = datetime(year, month, day, hour or 0, minute)
-    except ValueError:
+    dated = _dated(value, match.end(), year, month, day)
+    if dated is None or dated[1]:
+        return dated
+    zone = _ZONES.get((parts["zone0"] or "").lower())
+    if not parts["hour0"] or not (parts["half0"] or zone):
+        return dated
+    before = f"{parts['hour0']}:{parts['minute0']}"
+    if parts["half0"]:
+        before += f" {parts['half0']}m"
+    time = _TIME_AFTER_RE.match(before + (f" {parts['zone0']}" if zone else ""))
+    clock = _clock(time) if time else None
+    if clock is None:
         return None
-    if hour is not None and zone is not None:
-        moment = moment.replace(tzinfo=_zone(zone))
-    return moment, hour is not None
+    hour, minute, second, tz = clock
+    return datetime(year, month, day, hour, minute, second, tzinfo=tz), True
 
 
 def _not_future(

@@ -101,9 +101,9 @@ def _linked_data_date(tree: etree._Element) -> str | None:
     for script in _LD_JSON_XPATH(tree):
         try:
             data = json.loads(script)
-        except ValueError:
+            found = _date_published(data)
+        except (ValueError, RecursionError):  # not JSON, or nested past reason
             continue
-        found = _date_published(data)
         if found:
             return found
     return None
@@ -204,13 +204,13 @@ _LOGO_RE = re.compile(r"logo|brand|site-?(?:name|title)", re.IGNORECASE)
 def _names_the_site(heading: etree._Element) -> bool:
     """An ``<h1>`` that holds the site's name or logo, not the headline: named for a logo,
     or a link to the home page and nothing else."""
-    for node in heading.iterancestors():
-        if node.tag in ("article", "main"):
+    # the heading, or the block or two it sits in (a class high up, on <body>, is a theme)
+    nearby = [heading, *[n for _, n in zip(range(2), heading.iterancestors(), strict=False)]]
+    for node in nearby:
+        if node.tag in ("article", "main", "body", "html"):
             break
         if _LOGO_RE.search(f"{node.get('class', '')} {node.get('id', '')}"):
             return True
-    if _LOGO_RE.search(f"{heading.get('class', '')} {heading.get('id', '')}"):
-        return True
     links = heading.xpath(".//a")
     return (
         len(links) == 1
@@ -442,8 +442,9 @@ def _looks_like_layout_table(text: str) -> bool:
         for row in _TABLE_ROW_RE.findall(text)
         if not _TABLE_RULE_RE.match(row)
     ]
-    if any(len(cell) >= _PROSE_CELL for row in rows for cell in row):
-        return True  # the page's text in a cell: laid out in a table (even in one row)
+    prose = sum(len(cell) for row in rows for cell in row if len(cell) >= _PROSE_CELL)
+    if prose >= 0.5 * len(text):
+        return True  # the page's text in cells: laid out in a table (even in one row)
     if len(rows) < max(2, lines * 0.3):
         return False
     columns, count = Counter(len(row) for row in rows).most_common(1)[0]
