@@ -91,6 +91,7 @@ _IMAGE_RE = re.compile(
     re.IGNORECASE,
 )
 _MIN_REPEATED = 8
+_FURNITURE_MAX = 60  # characters: page furniture is short (checked before its patterns)
 # A platform's statement runs to about 200 characters; a longer line that holds one of its
 # phrases is a paragraph (or paragraphs run together) that quotes it: kept.
 _DISCLAIMER_MAX = 250
@@ -194,10 +195,10 @@ def clean_text(text: str) -> CleanResult:
         if _IMAGE_RE.search(line):
             _count(result.removed, "image_placeholders")
             continue
-        if _DISCLAIMER_RE.search(line) and len(line) < _DISCLAIMER_MAX:
+        if len(line) < _DISCLAIMER_MAX and _DISCLAIMER_RE.search(line):
             _count(result.removed, "disclaimers")
             continue
-        if _FURNITURE_RE.search(line) and len(line) < 60:
+        if len(line) < _FURNITURE_MAX and _FURNITURE_RE.search(line):
             _count(result.removed, "share_and_page_furniture")
             continue
         if len(line) >= _MIN_REPEATED and seen[line]:
