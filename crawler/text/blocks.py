@@ -41,11 +41,15 @@ _CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _UTILITY_CLASS_RE = re.compile(
     r"^-?[mp][trblxyse]?-(?:(?:sm|md|lg|xl|xxl|2xl)-)?(?:n?\d+(?:\.\d+)?|auto|px)$"
 )
-# A heading that opens a comment thread: everything after it in its block is comments.
-_COMMENTS_HEADING = (
+# The names portals give a comment thread's section (both its heading lists below).
+_COMMENT_SECTIONS = (
     r"网友评论|網友評論|精彩评论|精彩評論|热门评论|熱門評論|全部评论|全部評論|最新评论"
     r"|最新評論|评论区|評論區|精选留言|精選留言|发表评论|發表評論|我要评论|我要評論|网友留言|網友留言"
-    r"|读者留言|讀者留言|评论|評論|留言|Comments?|Reader\s+comments|Join\s+the\s+conversation"
+)
+# A heading that opens a comment thread: everything after it in its block is comments.
+_COMMENTS_HEADING = (
+    rf"{_COMMENT_SECTIONS}|读者留言|讀者留言|评论|評論|留言|Comments?|Reader\s+comments"
+    r"|Join\s+the\s+conversation"
 )
 _COUNT = r"\s*(?:[(（]?\s*\d*\s*条?\s*[)）]?)?\s*[:：]?\s*$"
 COMMENTS_HEADING_RE = re.compile(rf"^\s*(?:{_COMMENTS_HEADING}){_COUNT}", re.IGNORECASE)
@@ -55,8 +59,7 @@ _BARE_COMMENTS_RE = re.compile(rf"^\s*(?:评论|評論|留言|Comments?){_COUNT}
 _SECTION_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "dt"})
 # A heading (or a block's first line) that opens such a block.
 BOILERPLATE_HEADING_RE = re.compile(
-    r"^\s*(?:网友评论|網友評論|精彩评论|精彩評論|热门评论|熱門評論|全部评论|全部評論|最新评论"
-    r"|最新評論|评论区|評論區|精选留言|精選留言|发表评论|發表評論|我要评论|我要評論|网友留言|網友留言"
+    rf"^\s*(?:{_COMMENT_SECTIONS}"
     r"|相关阅读|相關閱讀|相关文章|相關文章|相关新闻|相關新聞|相关报道|相關報導|延伸阅读|延伸閱讀"
     r"|推荐阅读|推薦閱讀|猜你喜欢|猜你喜歡|热点排行|熱點排行|热门排行|熱門排行|热门推荐|熱門推薦"
     r"|为你推荐|為你推薦|大家都在看|下一篇|上一篇|继续阅读下一篇|喜欢此内容的人还喜欢"

@@ -216,33 +216,56 @@ def _dated(value: str, end: int, year: int, month: int, day: int) -> tuple[datet
     except ValueError:
         return None
     time = _TIME_AFTER_RE.match(value, end)
-    clock = _clock(time) if time else None
+    clock = _clock_of(time) if time else None
     if clock is None:
         return datetime(year, month, day), False
     hour, minute, second, zone = clock
     return datetime(year, month, day, hour, minute, second, tzinfo=zone), True
 
 
-def _clock(time: re.Match[str]) -> tuple[int, int, int, tzinfo | None] | None:
-    """A time read by _TIME_AFTER_RE on a 24-hour clock (上午/下午, 오전/오후, am/pm; "13
+Clock = tuple[int, int, int, "tzinfo | None"]
+
+
+def _clock_of(time: re.Match[str]) -> Clock | None:
+    """A time read by _TIME_AFTER_RE (see :func:`_clock`)."""
+    return _clock(
+        time.group("hour"),
+        time.group("minute"),
+        second=time.group("second"),
+        word=time.group("word"),
+        half=time.group("half"),
+        zone=time.group("zone"),
+        offset=time.group("offset"),
+    )
+
+
+def _clock(
+    hour_text: str,
+    minute_text: str,
+    *,
+    second: str | None = None,
+    word: str | None = None,
+    half: str | None = None,
+    zone: str | None = None,
+    offset: str | None = None,
+) -> Clock | None:
+    """A time on a 24-hour clock (上午/下午, 오전/오후 as ``word``, am/pm as ``half``; "13
     PM" is no time), with its zone (EDT, HKT) or offset (GMT+8) when it names one."""
-    hour, minute = int(time.group("hour")), int(time.group("minute"))
-    second = int(time.group("second") or 0)
-    half = time.group("word") or time.group("half")
-    if time.group("half") and not 1 <= hour <= 12:
+    hour, minute, seconds = int(hour_text), int(minute_text), int(second or 0)
+    if half and not 1 <= hour <= 12:
         return None
-    if half in _AFTERNOON and hour < 12:
+    if (word or half) in _AFTERNOON and hour < 12:
         hour += 12
-    elif half in _MORNING and hour == 12:
+    elif (word or half) in _MORNING and hour == 12:
         hour = 0
-    if hour > 23 or minute > 59 or second > 59:
+    if hour > 23 or minute > 59 or seconds > 59:
         return None
-    zone: tzinfo | None = None
-    if time.group("offset"):
-        zone = _offset(time.group("offset"))
-    elif time.group("zone") and time.group("zone").lower() in _ZONES:
-        zone = _zone(_ZONES[time.group("zone").lower()])
-    return hour, minute, second, zone
+    tz: tzinfo | None = None
+    if offset:
+        tz = _offset(offset)
+    elif zone and zone.lower() in _ZONES:
+        tz = _zone(_ZONES[zone.lower()])
+    return hour, minute, seconds, tz
 
 
 def _offset(text: str) -> tzinfo:
@@ -280,14 +303,10 @@ def _english(value: str) -> tuple[datetime, bool] | None:
     dated = _dated(value, match.end(), year, month, day)
     if dated is None or dated[1]:
         return dated
-    zone = _ZONES.get((parts["zone0"] or "").lower())
-    if not parts["hour0"] or not (parts["half0"] or zone):
+    known_zone = (parts["zone0"] or "").lower() in _ZONES
+    if not parts["hour0"] or not (parts["half0"] or known_zone):
         return dated
-    before = f"{parts['hour0']}:{parts['minute0']}"
-    if parts["half0"]:
-        before += f" {parts['half0']}m"
-    time = _TIME_AFTER_RE.match(before + (f" {parts['zone0']}" if zone else ""))
-    clock = _clock(time) if time else None
+    clock = _clock(parts["hour0"], parts["minute0"], half=parts["half0"], zone=parts["zone0"])
     if clock is None:
         return None
     hour, minute, second, tz = clock

@@ -383,9 +383,12 @@ def extract_article(
     )
     if published is None:
         declared = resolve_date(meta_date, fetched_at=fetched_at, timezone=timezone)
-        shown = find_date(header, fetched_at=fetched_at, timezone=timezone)
-        # metadata that gives the day only yields to the header's time on that day
-        published = finer(declared, shown, timezone=timezone) if declared else shown
+        if declared is None or declared.precision == "day":
+            # metadata that gives the day only yields to the header's time on that day
+            shown = find_date(header, fetched_at=fetched_at, timezone=timezone)
+            published = finer(declared, shown, timezone=timezone) if declared else shown
+        else:
+            published = declared
     if published is None and text:
         published = resolve_date(
             _date_in_text(text[:300] + "\n" + (title or "")),
@@ -433,9 +436,10 @@ def _holds_more_text(html: str, extracted: int) -> bool:
 
 
 def _looks_like_layout_table(text: str) -> bool:
-    """trafilatura's rendering of a page laid out in a table: most lines are rows, and a
-    cell holds prose, or the rows do not share a number of columns (a data table in an
-    article, the Entity List's additions, has its columns in every row)."""
+    """trafilatura's rendering of a page laid out in a table: cells of prose hold half its
+    text or more (even in one row), or most lines are rows that do not share a number of
+    columns (a data table in an article, the Entity List's additions, has its columns in
+    every row)."""
     lines = text.count("\n") + 1
     rows = [
         [cell.strip() for cell in _CELL_SPLIT_RE.split(row.strip()[1:-1])]
