@@ -1019,20 +1019,21 @@ def _without_channel_secrets(data: Any, missing: list[ConfigError]) -> list[Conf
     channel of its name (nothing is sent through it by a command that reads the config
     only to look at the archive)."""
     channels = data.get("channels") if isinstance(data, dict) else None
-    unset: set[int] = set()
-    for error in missing:
-        match = _CHANNEL_KEY_RE.match(error.key)
-        if match and isinstance(channels, list) and int(match.group(1)) < len(channels):
-            unset.add(int(match.group(1)))
+    if not isinstance(channels, list):
+        return missing
+    channel_of = {id(error): _channel_index(error.key) for error in missing}
+    unset = {i for i in channel_of.values() if i is not None and i < len(channels)}
     for index in unset:
-        entry = channels[index]  # type: ignore[index]
+        entry = channels[index]
         name = entry.get("name") if isinstance(entry, dict) else None
-        channels[index] = {"name": name, "type": "log"}  # type: ignore[index]
-    return [
-        error
-        for error in missing
-        if not ((match := _CHANNEL_KEY_RE.match(error.key)) and int(match.group(1)) in unset)
-    ]
+        channels[index] = {"name": name, "type": "log"}
+    return [error for error in missing if channel_of[id(error)] not in unset]
+
+
+def _channel_index(key: str) -> int | None:
+    """N of a key under ``channels[N]``."""
+    match = _CHANNEL_KEY_RE.match(key)
+    return int(match.group(1)) if match else None
 
 
 def _check_ca_bundles(config: Config) -> None:
